@@ -1,0 +1,54 @@
+"""The event models, one per event type; `schemas.catalogue` lists them and parses any of them."""
+
+from schemas.events.comms import PressReleasePublished, PublicAlertIssued, SituationReportIssued
+from schemas.events.crisis import CodConvened, CodStoodDown, CrisisClosed, CrisisOpened
+from schemas.events.incidents import (
+    BilanAssessed,
+    IncidentClosed,
+    IncidentMerged,
+    IncidentReported,
+    IncidentUpdated,
+)
+from schemas.events.maincourante import (
+    DecisionTaken,
+    MainCouranteEntryRecorded,
+    TaskAssigned,
+    TaskCompleted,
+)
+from schemas.events.plans import (
+    PlanActivated,
+    PlanActivationProposed,
+    PlanDeactivated,
+    VigilanceChanged,
+    VigipirateChanged,
+)
+from schemas.events.resources import ResourceEngaged, ResourceReleased, ResourceRequested
+from schemas.events.system import InputRejected
+
+__all__ = [
+    "BilanAssessed",
+    "CodConvened",
+    "CodStoodDown",
+    "CrisisClosed",
+    "CrisisOpened",
+    "DecisionTaken",
+    "IncidentClosed",
+    "IncidentMerged",
+    "IncidentReported",
+    "IncidentUpdated",
+    "InputRejected",
+    "MainCouranteEntryRecorded",
+    "PlanActivated",
+    "PlanActivationProposed",
+    "PlanDeactivated",
+    "PressReleasePublished",
+    "PublicAlertIssued",
+    "ResourceEngaged",
+    "ResourceReleased",
+    "ResourceRequested",
+    "SituationReportIssued",
+    "TaskAssigned",
+    "TaskCompleted",
+    "VigilanceChanged",
+    "VigipirateChanged",
+]

@@ -1,0 +1,170 @@
+"""`crisis`: the command line of crisis-cell. Each command is a thin shell over the services."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from schemas.export import export_schemas
+from schemas.registry import DecodeError
+from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
+from services.runtime.discovery import NotRunningError, resolve_nats_url
+from services.runtime.embedded import EmbeddedServerError
+from services.runtime.logging import configure_logging
+from services.runtime.publish import PublishError
+from services.runtime.settings import Settings, load_settings
+from services.runtime.system import CrisisSystem, Service
+from services.runtime.topology import topology, write_stream_files
+
+app = typer.Typer(
+    name="crisis",
+    help="crisis-cell: the crisis cell's event bus, log and shared operational picture.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+schemas_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
+infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(infra_app, name="infra")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _url(settings: Settings) -> str:
+    try:
+        return resolve_nats_url(settings)
+    except NotRunningError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _services(settings: Settings) -> list[Service]:
+    """Every service that exists so far, as `crisis up` runs them in one process."""
+    del settings
+    return []
+
+
+@asynccontextmanager
+async def _stop_on_signal() -> AsyncIterator[asyncio.Event]:
+    """An event set by Ctrl-C or SIGTERM, with the handlers in place for the whole block."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield stop
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _describe(system: CrisisSystem) -> Table:
+    table = Table(title="crisis-cell is up", show_header=False, title_justify="left")
+    where = "embedded nats-server" if system.embedded else "configured (CRISIS_NATS_URL)"
+    table.add_row("NATS", f"{system.nats_url}  ({where})")
+    if system.embedded:
+        table.add_row("JetStream data", str(system.embedded.store_dir.resolve()))
+        table.add_row("server log", str(system.embedded.log_file.resolve()))
+    table.add_row("streams", ", ".join(s.name or "" for s in topology(system.settings).streams))
+    table.add_row("services", ", ".join(s.name for s in system.services) or "(none yet)")
+    table.add_row("run file", str(system.settings.run_file.resolve()))
+    return table
+
+
+@app.command()
+def up() -> None:
+    """Start the bus (an embedded nats-server unless CRISIS_NATS_URL is set) and every service."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with _stop_on_signal() as stop, CrisisSystem(settings, _services(settings)) as system:
+            out.print(_describe(system))
+            out.print("Press Ctrl-C to stop.")
+            await stop.wait()
+            out.print("Stopping…")
+
+    try:
+        asyncio.run(run())
+    except EmbeddedServerError as exc:
+        raise _fail(str(exc)) from None
+    out.print("Stopped cleanly.")
+
+
+@app.command()
+def publish(
+    file: Annotated[str, typer.Argument(help="JSON file holding one event, or - for stdin.")],
+) -> None:
+    """Validate an event given as JSON and publish it, waiting for JetStream's ack."""
+    settings = _settings()
+    raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    try:
+        event = read_event(raw)
+    except DecodeError as exc:
+        raise _fail(f"invalid event, not published: {exc}") from None
+    url = _url(settings)
+    try:
+        stored = asyncio.run(publish_one(settings, url, event))
+    except PublishError as exc:
+        raise _fail(str(exc), code=2) from None
+    note = " (already held: duplicate dropped)" if stored.duplicate else ""
+    out.print(f"published {event.type} {event.event_id} as {stored.stream} #{stored.seq}{note}")
+
+
+@app.command("tail")
+def tail_command(
+    crisis: Annotated[str | None, typer.Option(help="Only this crisis.")] = None,
+    from_start: Annotated[bool, typer.Option(help="Begin at the first stored event.")] = False,
+) -> None:
+    """Print live events, one line each, until Ctrl-C."""
+    settings = _settings()
+    url = _url(settings)
+
+    async def run() -> None:
+        async with _stop_on_signal() as stop:
+            await tail(url, crisis_id=crisis, from_start=from_start, write=stdout_line, stop=stop)
+
+    asyncio.run(run())
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the schema files into.")],
+) -> None:
+    """Write one JSON Schema file per event type, and an index.json."""
+    written = export_schemas(directory)
+    out.print(f"wrote {len(written) - 1} event schemas and index.json to {directory}")
+
+
+@infra_app.command("streams")
+def infra_streams(
+    directory: Annotated[Path, typer.Argument(help="Folder for the stream definitions.")] = Path(
+        "infra/jetstream"
+    ),
+) -> None:
+    """Write the stream definitions as JSON files for `nats stream add --config`."""
+    for path in write_stream_files(topology(_settings()), directory):
+        out.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

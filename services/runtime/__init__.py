@@ -1,0 +1,1 @@
+"""What every service stands on: settings, logging, the bus, and finding the running system."""

@@ -1,0 +1,48 @@
+"""structlog, configured once per process at its entrypoint."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal
+
+import structlog
+
+
+def configure_logging(
+    level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto"
+) -> None:
+    """JSON lines when not on a terminal, readable lines on one; context variables merged in."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def bind_event_context(*, crisis_id: str, event_id: str, correlation_id: str | None) -> None:
+    """Bind the identifiers of the message being handled to every log line that follows."""
+    structlog.contextvars.bind_contextvars(
+        crisis_id=crisis_id, event_id=event_id, correlation_id=correlation_id
+    )
+
+
+def clear_event_context() -> None:
+    """Forget the identifiers bound for the previous message."""
+    structlog.contextvars.unbind_contextvars("crisis_id", "event_id", "correlation_id")

@@ -1,0 +1,54 @@
+"""Configuration, read from the environment (prefix `CRISIS_`) and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of every crisis-cell process; embedded defaults when nothing is configured."""
+
+    model_config = SettingsConfigDict(env_prefix="CRISIS_", env_file=".env", extra="ignore")
+
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server to use. Unset: `crisis up` starts an embedded nats-server.",
+    )
+    nats_host: str = Field(default="127.0.0.1", description="Address the embedded server binds.")
+    nats_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of the embedded server; 0 picks a free one."
+    )
+    var_dir: Path = Field(
+        default=Path("var"), description="Where the embedded server and database keep their data."
+    )
+    duplicate_window_s: float = Field(
+        default=120.0, gt=0, description="JetStream duplicate window for `Nats-Msg-Id`."
+    )
+    max_payload: int = Field(
+        default=1024 * 1024, gt=0, description="Largest message the bus accepts, in bytes."
+    )
+    publish_timeout_s: float = Field(default=2.0, gt=0, description="Wait for a JetStream ack.")
+    publish_attempts: int = Field(default=5, ge=1, description="Attempts before a publish fails.")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="`auto`: readable on a terminal, JSON otherwise."
+    )
+
+    @property
+    def run_file(self) -> Path:
+        """The file `crisis up` writes so that other commands find the running system."""
+        return self.var_dir / "run.json"
+
+    @property
+    def jetstream_dir(self) -> Path:
+        """Storage directory of the embedded nats-server."""
+        return self.var_dir / "jetstream"
+
+
+def load_settings() -> Settings:
+    """Read the settings; called once by each entrypoint."""
+    return Settings()

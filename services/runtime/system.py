@@ -1,0 +1,98 @@
+"""The composition root: one place that starts the bus, the streams and every service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Protocol
+
+import structlog
+
+from services.runtime.bus import Bus, connect
+from services.runtime.discovery import RunInfo, remove_run_info, write_run_info
+from services.runtime.embedded import EmbeddedNatsServer
+from services.runtime.settings import Settings
+from services.runtime.topology import topology
+
+log = structlog.get_logger(__name__)
+
+
+class Service(Protocol):
+    """A service that `crisis up` runs in this process."""
+
+    name: str
+
+    async def start(self, nats_url: str) -> None:
+        """Connect and begin work."""
+
+    async def stop(self) -> None:
+        """Finish in-flight work, then disconnect."""
+
+
+class CrisisSystem:
+    """The embedded nats-server (unless a URL is configured), the streams, and the services."""
+
+    def __init__(self, settings: Settings, services: Sequence[Service] = ()) -> None:
+        self.settings = settings
+        self.services = list(services)
+        self.embedded: EmbeddedNatsServer | None = None
+        self.nats_url = settings.nats_url or ""
+        self.bus: Bus | None = None
+        self._stack = AsyncExitStack()
+
+    async def start(self) -> None:
+        """Start everything in order; on failure, stop what was started."""
+        try:
+            await self._start(self._stack)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        if not self.settings.nats_url:
+            self.embedded = EmbeddedNatsServer(
+                self.settings.jetstream_dir,
+                host=self.settings.nats_host,
+                port=self.settings.nats_port,
+                max_payload=self.settings.max_payload,
+            )
+            self.nats_url = await self.embedded.astart()
+            stack.push_async_callback(self.embedded.astop)
+        self.bus = await stack.enter_async_context(
+            connect(self.nats_url, name="crisis-up", plan=topology(self.settings))
+        )
+        for service in self.services:
+            await service.start(self.nats_url)
+            stack.push_async_callback(service.stop)
+            log.info("service.started", service=service.name)
+        write_run_info(
+            self.settings.run_file,
+            RunInfo(
+                nats_url=self.nats_url,
+                pid=os.getpid(),
+                embedded=self.embedded is not None,
+                started_at=datetime.now(UTC),
+                services=[s.name for s in self.services],
+            ),
+        )
+        stack.callback(remove_run_info, self.settings.run_file, os.getpid())
+
+    async def stop(self) -> None:
+        """Stop in reverse order: run file, services, connection, embedded server."""
+        await self._stack.aclose()
+        self.bus = None
+
+    async def __aenter__(self) -> CrisisSystem:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,110 @@
+"""Streams and consumers: defined here, in one place, and created or updated at start.
+
+`infra/jetstream/*.json` holds the same definitions in the form `nats stream add --config`
+takes; a test keeps the two in step, and `crisis infra streams DIR` rewrites them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from schemas import subjects
+from services.runtime.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+CRISIS_STREAM = "CRISIS"
+DEADLETTER_STREAM = "DEADLETTER"
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """The stream configurations of one deployment."""
+
+    streams: tuple[StreamConfig, ...]
+
+    def stream(self, name: str) -> StreamConfig:
+        """The configuration of stream `name`."""
+        for config in self.streams:
+            if config.name == name:
+                return config
+        raise KeyError(name)
+
+
+def topology(settings: Settings, *, replicas: int = 1) -> Topology:
+    """Every stream the system needs, configured from `settings`."""
+    crisis = StreamConfig(
+        name=CRISIS_STREAM,
+        description="Every event of every crisis, in order: the stream sequence is the position.",
+        subjects=[subjects.LIVE_ALL, subjects.REPLAY_ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        # Nothing expires: the stream is kept until an operator archives it.
+        max_age=0,
+        max_msg_size=settings.max_payload,
+        duplicate_window=settings.duplicate_window_s,
+        num_replicas=replicas,
+        allow_direct=True,
+    )
+    deadletter = StreamConfig(
+        name=DEADLETTER_STREAM,
+        description="Rejected inputs and poison messages, raw, with the reason: never dropped.",
+        subjects=[subjects.DEADLETTER_ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=0,
+        max_msg_size=settings.max_payload * 2,
+        duplicate_window=settings.duplicate_window_s,
+        num_replicas=replicas,
+    )
+    return Topology(streams=(crisis, deadletter))
+
+
+def _comparable(config: StreamConfig) -> dict[str, Any]:
+    """The fields we set, as the server echoes them back (it fills in the rest)."""
+    wanted = config.as_dict()
+    return {k: v for k, v in wanted.items() if v is not None}
+
+
+async def ensure_topology(js: JetStreamContext, plan: Topology) -> None:
+    """Create every stream that is missing and update any whose configuration drifted."""
+    for config in plan.streams:
+        if config.name is None:
+            raise ValueError("every stream needs a name")
+        try:
+            info = await js.stream_info(config.name)
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("stream.created", stream=config.name, subjects=config.subjects)
+            continue
+        current = info.config.as_dict()
+        drift = {k: v for k, v in _comparable(config).items() if current.get(k) != v}
+        if drift:
+            await js.update_stream(config)
+            log.info("stream.updated", stream=config.name, changed=sorted(drift))
+
+
+def stream_file_contents(config: StreamConfig) -> str:
+    """A stream's configuration as the JSON that `nats stream add --config FILE` reads."""
+    return json.dumps(config.as_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def write_stream_files(plan: Topology, directory: Path) -> list[Path]:
+    """Write `<stream>.json` for each stream of `plan`; return the files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for config in plan.streams:
+        path = directory / f"{config.name}.json"
+        path.write_text(stream_file_contents(config))
+        written.append(path)
+    return written

@@ -1,0 +1,111 @@
+"""The bus on a real nats-server: acknowledged, deduplicated, durable publishing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from nats.js.api import StreamConfig
+
+from schemas import subjects
+from schemas.wire import decode
+from services.runtime.bus import Bus, connect
+from services.runtime.embedded import EmbeddedNatsServer
+from services.runtime.publish import MSG_ID, PublishError, publish_event
+from services.runtime.settings import Settings
+from services.runtime.topology import CRISIS_STREAM, ensure_topology, topology
+from tests.unit.samples import incident_reported
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_same_event_published_twice_is_stored_once(bus: Bus) -> None:
+    event = incident_reported()
+    first = await publish_event(bus.js, event)
+    second = await publish_event(bus.js, event)
+    assert not first.duplicate
+    assert second.duplicate
+    assert second.seq == first.seq
+    info = await bus.js.stream_info(CRISIS_STREAM)
+    assert info.state.messages == 1
+
+
+async def test_a_published_event_carries_its_id_type_and_crisis_in_headers(bus: Bus) -> None:
+    event = incident_reported()
+    stored = await publish_event(bus.js, event)
+    msg = await bus.js.get_msg(CRISIS_STREAM, stored.seq)
+    assert msg.subject == subjects.live(event.crisis_id, "incident.reported")
+    assert msg.headers is not None
+    assert msg.headers[MSG_ID] == str(event.event_id)
+    assert msg.headers["Crisis-Event-Type"] == "incident.reported"
+    assert msg.headers["Crisis-Id"] == event.crisis_id
+    assert decode(msg.data or b"") == event
+
+
+async def test_publish_retries_with_the_same_id_until_the_stream_exists(
+    nats_server: EmbeddedNatsServer, settings: Settings
+) -> None:
+    async with connect(nats_server.url) as bare:
+        event = incident_reported()
+        publishing = asyncio.create_task(
+            publish_event(bare.js, event, timeout=0.5, attempts=8, backoff=0.1)
+        )
+        await asyncio.sleep(0.3)
+        assert not publishing.done(), "no stream yet: the publish must still be retrying"
+        await ensure_topology(bare.js, topology(settings))
+        stored = await publishing
+        assert stored.seq == 1
+        assert (await bare.js.stream_info(CRISIS_STREAM)).state.messages == 1
+
+
+async def test_publish_gives_up_with_a_clear_error_when_nothing_acknowledges(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    async with connect(nats_server.url) as bare:
+        event = incident_reported()
+        with pytest.raises(PublishError, match=rf"{event.event_id}.*not acknowledged.*3 attempts"):
+            await publish_event(bare.js, event, timeout=0.2, attempts=3, backoff=0.01)
+
+
+async def test_streams_are_created_once_and_updated_when_their_config_drifts(
+    nats_server: EmbeddedNatsServer, settings: Settings
+) -> None:
+    async with connect(nats_server.url, plan=topology(settings)) as first:
+        await ensure_topology(first.js, topology(settings))
+        info = await first.js.stream_info(CRISIS_STREAM)
+        assert info.config.duplicate_window == settings.duplicate_window_s
+        wider = settings.model_copy(update={"duplicate_window_s": 600.0})
+        await ensure_topology(first.js, topology(wider))
+        info = await first.js.stream_info(CRISIS_STREAM)
+        assert info.config.duplicate_window == 600.0
+        assert isinstance(info.config, StreamConfig)
+
+
+async def test_events_survive_a_restart_of_the_server(tmp_path: Path, settings: Settings) -> None:
+    store = tmp_path / "js"
+    server = EmbeddedNatsServer(store, log_file=tmp_path / "nats.log")
+    server.start()
+    events = [incident_reported(title=f"Crue de la Vésubie {i}") for i in range(50)]
+    try:
+        async with connect(server.url, plan=topology(settings)) as bus:
+            for event in events:
+                await publish_event(bus.js, event)
+    finally:
+        server.stop()
+
+    again = EmbeddedNatsServer(store, port=server.port, log_file=tmp_path / "nats.log")
+    again.start()
+    try:
+        async with connect(again.url) as bus:
+            info = await bus.js.stream_info(CRISIS_STREAM)
+            assert info.state.messages == 50
+            stored = [
+                decode((await bus.js.get_msg(CRISIS_STREAM, seq)).data or b"")
+                for seq in range(1, 51)
+            ]
+            assert stored == events
+            # The duplicate window survives the restart too: the same id is still dropped.
+            assert (await publish_event(bus.js, events[0])).duplicate
+    finally:
+        again.stop()

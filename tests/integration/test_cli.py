@@ -1,0 +1,135 @@
+"""The command line as a person uses it: `crisis up` in one terminal, other commands in another."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime.discovery import read_run_info
+from tests.unit.samples import incident_reported
+
+pytestmark = pytest.mark.integration
+
+CRISIS = [str(Path(sys.executable).parent / "crisis")]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISIS_")}
+    env["CRISIS_LOG_FORMAT"] = "json"
+    return env
+
+
+def _crisis(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CRISIS, *args], cwd=cwd, env=_env(), input=stdin.decode() if stdin else None,
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def running_system(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """`crisis up` in a fresh folder, with no NATS URL configured: it starts its own server."""
+    proc = subprocess.Popen(
+        [*CRISIS, "up"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while read_run_info(tmp_path / "var" / "run.json") is None:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, stderr = proc.communicate()
+            pytest.fail(f"crisis up did not come up: {stderr}")
+        time.sleep(0.1)
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.usefixtures("running_system")
+def test_up_publish_and_tail_work_together_from_the_same_folder(tmp_path: Path) -> None:
+    event = incident_reported()
+    (tmp_path / "event.json").write_text(event.model_dump_json())
+
+    published = _crisis(tmp_path, "publish", "event.json")
+    assert published.returncode == 0, published.stderr
+    assert "#1" in published.stdout
+
+    again = _crisis(tmp_path, "publish", "-", stdin=event.model_dump_json().encode())
+    assert again.returncode == 0, again.stderr
+    assert "duplicate" in again.stdout
+
+    tail = subprocess.Popen(
+        [*CRISIS, "tail", "--from-start"], cwd=tmp_path, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2.0)
+    tail.send_signal(signal.SIGINT)
+    stdout, stderr = tail.communicate(timeout=20)
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, (stdout, stderr)
+    assert "incident.reported" in lines[0]
+    assert event.crisis_id in lines[0]
+
+
+@pytest.mark.usefixtures("running_system")
+def test_an_invalid_event_is_refused_with_its_field_named_and_never_published(
+    tmp_path: Path,
+) -> None:
+    data = json.loads(incident_reported().model_dump_json())
+    data["severity"] = "apocalyptic"
+    result = _crisis(tmp_path, "publish", "-", stdin=json.dumps(data).encode())
+    assert result.returncode == 1
+    assert "severity" in result.stderr
+    assert "not published" in result.stderr
+
+    naive = json.loads(incident_reported().model_dump_json())
+    naive["occurred_at"] = "2020-10-02T16:30:00"
+    result = _crisis(tmp_path, "publish", "-", stdin=json.dumps(naive).encode())
+    assert result.returncode == 1
+    assert "occurred_at" in result.stderr
+
+    tail = subprocess.Popen(
+        [*CRISIS, "tail", "--from-start"], cwd=tmp_path, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.5)
+    tail.send_signal(signal.SIGINT)
+    stdout, _ = tail.communicate(timeout=20)
+    assert stdout.strip() == ""
+
+
+def test_up_stops_cleanly_on_sigterm_and_takes_its_server_down(
+    tmp_path: Path, running_system: subprocess.Popen[str]
+) -> None:
+    info = read_run_info(tmp_path / "var" / "run.json")
+    assert info is not None
+    assert info.embedded
+    running_system.send_signal(signal.SIGTERM)
+    stdout, stderr = running_system.communicate(timeout=30)
+    assert running_system.returncode == 0, stderr
+    assert "Stopped cleanly" in stdout
+    assert not (tmp_path / "var" / "run.json").exists()
+    host, port = info.nats_url.removeprefix("nats://").split(":")
+
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection((host, int(port)), timeout=0.5),
+    ):
+        pass
+
+
+def test_commands_say_how_to_start_the_system_when_nothing_runs(tmp_path: Path) -> None:
+    (tmp_path / "event.json").write_text(incident_reported().model_dump_json())
+    result = _crisis(tmp_path, "publish", "event.json")
+    assert result.returncode == 1
+    assert "crisis up" in result.stderr
