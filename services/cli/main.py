@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,8 @@ from rich.table import Table
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
+from services.demo.feed import feed
+from services.demo.scenario import tempete_alex
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.logging import configure_logging
@@ -128,6 +131,48 @@ def publish(
         raise _fail(str(exc), code=2) from None
     note = " (already held: duplicate dropped)" if stored.duplicate else ""
     out.print(f"published {event.type} {event.event_id} as {stored.stream} #{stored.seq}{note}")
+
+
+@app.command()
+def demo(
+    interval: Annotated[
+        float, typer.Option(help="Seconds between two events of the sample crisis.")
+    ] = 1.0,
+) -> None:
+    """Start the whole system on embedded defaults and feed it a sample crisis (EXERCICE)."""
+    settings = _settings()
+    crisis_id = f"demo-alex-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    events = tempete_alex(crisis_id)
+
+    async def run() -> None:
+        async with _stop_on_signal() as stop, CrisisSystem(settings, _services(settings)) as system:
+            out.print(_describe(system))
+            out.print(
+                f"Feeding crisis [bold]{crisis_id}[/] (storm Alex, Alpes-Maritimes, 2-3 October "
+                f"2020, [bold yellow]EXERCICE[/]): {len(events)} events, one every {interval:g}s. "
+                "Ctrl-C stops."
+            )
+            watcher = asyncio.create_task(
+                tail(
+                    system.nats_url,
+                    crisis_id=crisis_id,
+                    from_start=True,
+                    write=stdout_line,
+                    stop=stop,
+                )
+            )
+            await feed(system.js, events, interval=interval, stop=stop)
+            if not stop.is_set():
+                out.print("The sample crisis is all in; the system keeps running. Ctrl-C stops.")
+            await stop.wait()
+            await watcher
+            out.print("Stopping…")
+
+    try:
+        asyncio.run(run())
+    except EmbeddedServerError as exc:
+        raise _fail(str(exc)) from None
+    out.print("Stopped cleanly.")
 
 
 @app.command("tail")

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     duplicate_window_s: float = Field(
         default=120.0, gt=0, description="JetStream duplicate window for `Nats-Msg-Id`."
     )
+    replay_retention_s: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="How long replayed events stay on the bus."
+    )
     max_payload: int = Field(
         default=1024 * 1024, gt=0, description="Largest message the bus accepts, in bytes."
     )

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Protocol
 
 import structlog
+from nats.js import JetStreamContext
 
 from services.runtime.bus import Bus, connect
 from services.runtime.discovery import RunInfo, remove_run_info, write_run_info
@@ -42,6 +43,13 @@ class CrisisSystem:
         self.nats_url = settings.nats_url or ""
         self.bus: Bus | None = None
         self._stack = AsyncExitStack()
+
+    @property
+    def js(self) -> JetStreamContext:
+        """The JetStream context of the running system."""
+        if self.bus is None:
+            raise RuntimeError("the system is not started")
+        return self.bus.js
 
     async def start(self) -> None:
         """Start everything in order; on failure, stop what was started."""

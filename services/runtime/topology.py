@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 
 CRISIS_STREAM = "CRISIS"
 DEADLETTER_STREAM = "DEADLETTER"
+REPLAY_STREAM = "REPLAY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def topology(settings: Settings, *, replicas: int = 1) -> Topology:
     crisis = StreamConfig(
         name=CRISIS_STREAM,
         description="Every event of every crisis, in order: the stream sequence is the position.",
-        subjects=[subjects.LIVE_ALL, subjects.REPLAY_ALL],
+        subjects=[subjects.LIVE_ALL],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
@@ -67,7 +68,20 @@ def topology(settings: Settings, *, replicas: int = 1) -> Topology:
         duplicate_window=settings.duplicate_window_s,
         num_replicas=replicas,
     )
-    return Topology(streams=(crisis, deadletter))
+    replay = StreamConfig(
+        name=REPLAY_STREAM,
+        description="Replays of past crises, each under its own session prefix, beside live ones.",
+        subjects=[subjects.REPLAY_ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        # A replay is a working copy: the log keeps the record, so replays may expire.
+        max_age=settings.replay_retention_s,
+        max_msg_size=settings.max_payload,
+        duplicate_window=settings.duplicate_window_s,
+        num_replicas=replicas,
+    )
+    return Topology(streams=(crisis, deadletter, replay))
 
 
 def _comparable(config: StreamConfig) -> dict[str, Any]:
