@@ -133,3 +133,26 @@ def test_commands_say_how_to_start_the_system_when_nothing_runs(tmp_path: Path) 
     result = _crisis(tmp_path, "publish", "event.json")
     assert result.returncode == 1
     assert "crisis up" in result.stderr
+
+
+def test_demo_brings_the_system_up_and_feeds_the_whole_sample_crisis(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*CRISIS, "demo", "--interval", "0"], cwd=tmp_path, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "keeps running" not in "".join(lines):
+        lines.append(proc.stdout.readline())
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=30)
+    output = "".join(lines) + rest
+    events = [line for line in output.splitlines() if line.startswith("#")]
+    assert proc.returncode == 0, stderr
+    assert len(events) == 60
+    assert events[0].startswith("#1 ")
+    assert "crisis.opened [EXERCICE]" in events[0]
+    assert all("[EXERCICE]" in line for line in events)
+    assert "Stopped cleanly" in output
