@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +18,12 @@ from rich.table import Table
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
+from services.cli.log_commands import db_app, log_app
 from services.demo.feed import feed
 from services.demo.scenario import tempete_alex
+from services.eventlog.app import EventLogService
+from services.eventlog.schema import upgrade
+from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.logging import configure_logging
@@ -36,6 +40,8 @@ app = typer.Typer(
 )
 schemas_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
 infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(log_app, name="log")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(infra_app, name="infra")
 
@@ -61,10 +67,35 @@ def _url(settings: Settings) -> str:
         raise _fail(str(exc)) from None
 
 
+SERVICES: dict[str, Callable[[Settings], Service]] = {
+    "eventlog": EventLogService,
+}
+
+
 def _services(settings: Settings) -> list[Service]:
     """Every service that exists so far, as `crisis up` runs them in one process."""
-    del settings
-    return []
+    return [build(settings) for build in SERVICES.values()]
+
+
+async def _prepare_database(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _run_system(
+    settings: Settings, services: list[Service], banner: str = "", *, announce: bool = True
+) -> None:
+    """Migrate the database, start the system, and run until Ctrl-C or SIGTERM."""
+    await _prepare_database(settings)
+    system = CrisisSystem(settings, services, announce=announce)
+    async with _stop_on_signal() as stop, system:
+        out.print(_describe(system))
+        out.print(banner or "Press Ctrl-C to stop.")
+        await stop.wait()
+        out.print("Stopping…")
 
 
 @asynccontextmanager
@@ -99,15 +130,8 @@ def up() -> None:
     """Start the bus (an embedded nats-server unless CRISIS_NATS_URL is set) and every service."""
     settings = _settings()
 
-    async def run() -> None:
-        async with _stop_on_signal() as stop, CrisisSystem(settings, _services(settings)) as system:
-            out.print(_describe(system))
-            out.print("Press Ctrl-C to stop.")
-            await stop.wait()
-            out.print("Stopping…")
-
     try:
-        asyncio.run(run())
+        asyncio.run(_run_system(settings, _services(settings)))
     except EmbeddedServerError as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
@@ -134,6 +158,22 @@ def publish(
 
 
 @app.command()
+def service(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+) -> None:
+    """Run one service alone in this process, on CRISIS_NATS_URL or the system running here."""
+    settings = _settings()
+    if name not in SERVICES:
+        raise _fail(f"no service {name!r}: choose one of {', '.join(SERVICES)}")
+    url = _url(settings)
+    alone = settings.model_copy(update={"nats_url": url})
+    asyncio.run(
+        _run_system(alone, [SERVICES[name](alone)], f"Service {name} running. Ctrl-C stops.")
+    )
+    out.print("Stopped cleanly.")
+
+
+@app.command()
 def demo(
     interval: Annotated[
         float, typer.Option(help="Seconds between two events of the sample crisis.")
@@ -145,6 +185,7 @@ def demo(
     events = tempete_alex(crisis_id)
 
     async def run() -> None:
+        await _prepare_database(settings)
         async with _stop_on_signal() as stop, CrisisSystem(settings, _services(settings)) as system:
             out.print(_describe(system))
             out.print(

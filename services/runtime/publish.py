@@ -87,9 +87,12 @@ async def publish_event(
         except _RETRYABLE as exc:
             last = exc
             log.warning(
-                "publish.retry", subject=subject, event_id=str(event.event_id),
-                attempt=attempt, error=type(exc).__name__,
-            )  # fmt: skip
+                "publish.retry",
+                subject=subject,
+                event_id=str(event.event_id),
+                attempt=attempt,
+                error=type(exc).__name__,
+            )
             await asyncio.sleep(min(backoff * 2 ** (attempt - 1), 2.0))
             continue
         return Published(stream=ack.stream, seq=ack.seq, duplicate=bool(ack.duplicate))

@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     )
     publish_timeout_s: float = Field(default=2.0, gt=0, description="Wait for a JetStream ack.")
     publish_attempts: int = Field(default=5, ge=1, description="Attempts before a publish fails.")
+    db_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL of the event log; unset: SQLite under `var_dir`.",
+    )
+    eventlog_batch: int = Field(default=1000, ge=1, le=10_000, description="Events per commit.")
+    eventlog_ack_wait_s: float = Field(
+        default=10.0, gt=0, description="Redelivery delay of an event the log did not ack."
+    )
+    eventlog_max_deliver: int = Field(
+        default=5, ge=1, description="Deliveries of an undecodable message before dead-lettering."
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="`auto`: readable on a terminal, JSON otherwise."
@@ -45,6 +56,11 @@ class Settings(BaseSettings):
     def run_file(self) -> Path:
         """The file `crisis up` writes so that other commands find the running system."""
         return self.var_dir / "run.json"
+
+    @property
+    def database_url(self) -> str:
+        """The configured database, or SQLite under `var_dir`."""
+        return self.db_url or f"sqlite+aiosqlite:///{self.var_dir / 'crisis.db'}"
 
     @property
     def jetstream_dir(self) -> Path:

@@ -36,8 +36,12 @@ class Service(Protocol):
 class CrisisSystem:
     """The embedded nats-server (unless a URL is configured), the streams, and the services."""
 
-    def __init__(self, settings: Settings, services: Sequence[Service] = ()) -> None:
+    def __init__(
+        self, settings: Settings, services: Sequence[Service] = (), *, announce: bool = True
+    ) -> None:
         self.settings = settings
+        # Only the process that owns the system writes the run file other commands look for.
+        self.announce = announce
         self.services = list(services)
         self.embedded: EmbeddedNatsServer | None = None
         self.nats_url = settings.nats_url or ""
@@ -76,6 +80,8 @@ class CrisisSystem:
             await service.start(self.nats_url)
             stack.push_async_callback(service.stop)
             log.info("service.started", service=service.name)
+        if not self.announce:
+            return
         write_run_info(
             self.settings.run_file,
             RunInfo(

@@ -13,7 +13,15 @@ from typing import Any
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 
 from schemas import subjects
@@ -24,6 +32,7 @@ log = structlog.get_logger(__name__)
 CRISIS_STREAM = "CRISIS"
 DEADLETTER_STREAM = "DEADLETTER"
 REPLAY_STREAM = "REPLAY"
+EVENTLOG_DURABLE = "eventlog"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,24 @@ def topology(settings: Settings, *, replicas: int = 1) -> Topology:
         num_replicas=replicas,
     )
     return Topology(streams=(crisis, deadletter, replay))
+
+
+def eventlog_consumer(settings: Settings) -> ConsumerConfig:
+    """The event log's durable pull consumer on every live event."""
+    return ConsumerConfig(
+        durable_name=EVENTLOG_DURABLE,
+        description="The event log: records every event, acks after the commit.",
+        filter_subject=subjects.LIVE_ALL,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=settings.eventlog_ack_wait_s,
+        # No server-side limit: a valid event is retried for as long as the database is down.
+        # Undecodable messages are dead-lettered by the recorder after eventlog_max_deliver.
+        max_deliver=-1,
+        # One batch in flight: after a crash, what was pending comes back before anything newer,
+        # so the log is always written in stream order.
+        max_ack_pending=settings.eventlog_batch,
+    )
 
 
 def _comparable(config: StreamConfig) -> dict[str, Any]:

@@ -30,18 +30,28 @@ def _env() -> dict[str, str]:
 
 def _crisis(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CRISIS, *args], cwd=cwd, env=_env(), input=stdin.decode() if stdin else None,
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [*CRISIS, *args],
+        cwd=cwd,
+        env=_env(),
+        input=stdin.decode() if stdin else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture
 def running_system(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """`crisis up` in a fresh folder, with no NATS URL configured: it starts its own server."""
     proc = subprocess.Popen(
-        [*CRISIS, "up"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*CRISIS, "up"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while read_run_info(tmp_path / "var" / "run.json") is None:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -69,9 +79,13 @@ def test_up_publish_and_tail_work_together_from_the_same_folder(tmp_path: Path) 
     assert "duplicate" in again.stdout
 
     tail = subprocess.Popen(
-        [*CRISIS, "tail", "--from-start"], cwd=tmp_path, env=_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*CRISIS, "tail", "--from-start"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2.0)
     tail.send_signal(signal.SIGINT)
     stdout, stderr = tail.communicate(timeout=20)
@@ -99,9 +113,13 @@ def test_an_invalid_event_is_refused_with_its_field_named_and_never_published(
     assert "occurred_at" in result.stderr
 
     tail = subprocess.Popen(
-        [*CRISIS, "tail", "--from-start"], cwd=tmp_path, env=_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*CRISIS, "tail", "--from-start"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.5)
     tail.send_signal(signal.SIGINT)
     stdout, _ = tail.communicate(timeout=20)
@@ -137,9 +155,13 @@ def test_commands_say_how_to_start_the_system_when_nothing_runs(tmp_path: Path) 
 
 def test_demo_brings_the_system_up_and_feeds_the_whole_sample_crisis(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [*CRISIS, "demo", "--interval", "0"], cwd=tmp_path, env=_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*CRISIS, "demo", "--interval", "0"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 60

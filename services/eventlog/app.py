@@ -1,0 +1,61 @@
+"""The event log service: a FastStream shell around the recorder."""
+
+from __future__ import annotations
+
+from faststream import Context
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import JsClient
+from faststream.nats.message import NatsBatchMessage
+
+from schemas import subjects
+from services.eventlog.recorder import Recorder
+from services.eventlog.store import EventStore
+from services.runtime.database import make_engine
+from services.runtime.settings import Settings
+from services.runtime.topology import CRISIS_STREAM, EVENTLOG_DURABLE, eventlog_consumer
+
+
+def register(broker: NatsBroker, recorder: Recorder, settings: Settings) -> None:
+    """Subscribe the recorder to every live event, in batches, acking by hand after commit."""
+
+    @broker.subscriber(
+        subjects.LIVE_ALL,
+        stream=JStream(CRISIS_STREAM, declare=False),
+        durable=EVENTLOG_DURABLE,
+        config=eventlog_consumer(settings),
+        pull_sub=PullSub(batch_size=settings.eventlog_batch, timeout=0.05, batch=True),
+        ack_policy=AckPolicy.MANUAL,
+        title="eventlog",
+        description="Records every live event in the SQL event log, then acks it.",
+    )
+    async def record(js: JsClient, message: NatsBatchMessage = Context("message")) -> None:
+        await recorder.record(message.raw_message, js)
+
+
+class EventLogService:
+    """The event log as `crisis up` runs it: a broker, a store, a recorder."""
+
+    name = "eventlog"
+
+    def __init__(self, settings: Settings, store: EventStore | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.broker: NatsBroker | None = None
+        self.recorder: Recorder | None = None
+
+    async def start(self, nats_url: str) -> None:
+        """Open the store and begin consuming."""
+        self.store = self.store or EventStore(make_engine(self.settings.database_url))
+        self.recorder = Recorder(self.store, max_deliver=self.settings.eventlog_max_deliver)
+        self.broker = NatsBroker(nats_url, name="crisis-eventlog", max_reconnect_attempts=-1)
+        register(self.broker, self.recorder, self.settings)
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight batch finishes), then close the store."""
+        if self.broker is not None:
+            await self.broker.stop()
+            self.broker = None
+        if self.store is not None:
+            await self.store.close()

@@ -1,0 +1,234 @@
+"""Pure logic of the event log: decode what the bus delivered, chain it, verify a chain.
+
+No broker and no database here: the recorder hands deliveries in and gets records back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from schemas import subjects
+from schemas.envelope import Envelope
+from schemas.registry import DecodeError
+from schemas.subjects import SubjectError
+from schemas.wire import REGISTRY
+
+GENESIS_HASH = "0" * 64
+MAIN_COURANTE_ENTRY = "maincourante.entry_recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as the bus handed it over, independent of the client library."""
+
+    position: int
+    recorded_at: datetime
+    subject: str
+    data: bytes
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A delivery that is a valid event; `payload` is the JSON kept in the log."""
+
+    delivery: Delivery
+    event: Envelope
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A delivery that is not a valid event, with the reason and the field at fault."""
+
+    delivery: Delivery
+    reason: str
+    field: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where a crisis' chain stands: last sequence, last hash, last main-courante number."""
+
+    crisis_seq: int = 0
+    hash: str = GENESIS_HASH
+    mc_number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One row of the event log."""
+
+    position: int
+    event_id: UUID
+    crisis_id: str
+    crisis_seq: int
+    type: str
+    schema_version: int
+    status: str
+    occurred_at: datetime
+    received_at: datetime
+    recorded_at: datetime
+    source: str
+    actor: str
+    correlation_id: UUID | None
+    causation_id: UUID | None
+    mc_number: int | None
+    payload: str
+    prev_hash: str
+    hash: str
+
+    def event(self) -> Envelope:
+        """The event this record holds, decoded (and upcast to the current schema)."""
+        return REGISTRY.decode(self.payload)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _source_of(data: Any) -> str:
+    """The sender's `source` if it is a usable token, else `bus`: for the dead-letter subject."""
+    source = data.get("source") if isinstance(data, dict) else None
+    try:
+        return subjects.token(source) if isinstance(source, str) else "bus"
+    except SubjectError:
+        return "bus"
+
+
+def decode_delivery(delivery: Delivery) -> Decoded | Undecodable:
+    """Validate one delivery against the catalogue and against the subject it came on."""
+    data: Any = None
+    try:
+        data = orjson.loads(delivery.data)
+        event = REGISTRY.decode(data)
+        where = subjects.parse_live(delivery.subject)
+    except (DecodeError, SubjectError) as exc:
+        field = exc.field if isinstance(exc, DecodeError) else "subject"
+        return Undecodable(delivery, str(exc), field, _source_of(data))
+    except orjson.JSONDecodeError as exc:
+        return Undecodable(delivery, f"not valid JSON: {exc}", None, "bus")
+    if (where.crisis_id, where.event_type) != (event.crisis_id, event.type):
+        reason = (
+            f"subject {delivery.subject!r} does not match the event "
+            f"(crisis {event.crisis_id!r}, type {event.type!r})"
+        )
+        return Undecodable(delivery, reason, "subject", _source_of(data))
+    # Keep the event as sent (its own schema version), with the stream time filled in.
+    payload = orjson.dumps({**data, "recorded_at": _iso(delivery.recorded_at)}).decode()
+    return Decoded(delivery, event, payload)
+
+
+def chain_hash(prev_hash: str, crisis_seq: int, position: int, payload: str) -> str:
+    """The hash of a record: it covers the previous hash, so a change anywhere breaks the rest."""
+    digest = hashlib.sha256()
+    digest.update(f"{prev_hash}|{crisis_seq}|{position}|".encode())
+    digest.update(payload.encode())
+    return digest.hexdigest()
+
+
+def chain(
+    batch: Iterable[Decoded], heads: Mapping[str, ChainHead]
+) -> tuple[list[LogRecord], dict[str, ChainHead]]:
+    """Records for `batch` in stream order, chained onto `heads`; return them and the new heads."""
+    new_heads = dict(heads)
+    records: list[LogRecord] = []
+    for item in sorted(batch, key=lambda d: d.delivery.position):
+        event, position = item.event, item.delivery.position
+        head = new_heads.get(event.crisis_id, ChainHead())
+        seq = head.crisis_seq + 1
+        mc_number = head.mc_number + 1 if event.type == MAIN_COURANTE_ENTRY else None
+        digest = chain_hash(head.hash, seq, position, item.payload)
+        records.append(
+            LogRecord(
+                position=position,
+                event_id=event.event_id,
+                crisis_id=event.crisis_id,
+                crisis_seq=seq,
+                type=event.type,
+                schema_version=event.schema_version,
+                status=event.status.value,
+                occurred_at=event.occurred_at,
+                received_at=event.received_at,
+                recorded_at=item.delivery.recorded_at,
+                source=event.source,
+                actor=event.actor,
+                correlation_id=event.correlation_id,
+                causation_id=event.causation_id,
+                mc_number=mc_number,
+                payload=item.payload,
+                prev_hash=head.hash,
+                hash=digest,
+            )
+        )
+        new_heads[event.crisis_id] = ChainHead(seq, digest, mc_number or head.mc_number)
+    return records, new_heads
+
+
+def first_of_each_id(batch: Sequence[Decoded], known: set[UUID]) -> list[Decoded]:
+    """Drop events the log already holds, and repeats of one event within the batch."""
+    seen = set(known)
+    fresh = []
+    for item in sorted(batch, key=lambda d: d.delivery.position):
+        if item.event.event_id not in seen:
+            seen.add(item.event.event_id)
+            fresh.append(item)
+    return fresh
+
+
+@dataclass(frozen=True, slots=True)
+class ChainFault:
+    """The first record of a crisis whose chain does not hold, and what is wrong with it."""
+
+    crisis_id: str
+    crisis_seq: int
+    position: int | None
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCursor:
+    """How far a verification has walked a crisis' chain."""
+
+    head: ChainHead = ChainHead()
+    last_position: int = 0
+
+
+def verify_chain(
+    crisis_id: str, records: Iterable[LogRecord], cursor: ChainCursor = ChainCursor()
+) -> tuple[ChainFault | None, ChainCursor]:
+    """Walk records in chain order from `cursor`; report the first changed, missing or moved one."""
+    head, last_position = cursor.head, cursor.last_position
+    for record in records:
+        problem = _chain_problem(record, head, last_position)
+        if problem is not None:
+            seq = min(record.crisis_seq, head.crisis_seq + 1)
+            return ChainFault(crisis_id, seq, record.position, problem), ChainCursor(
+                head, last_position
+            )
+        head = replace(head, crisis_seq=record.crisis_seq, hash=record.hash)
+        last_position = record.position
+    return None, ChainCursor(head, last_position)
+
+
+def _chain_problem(record: LogRecord, head: ChainHead, last_position: int) -> str | None:
+    expected_seq = head.crisis_seq + 1
+    if record.crisis_seq != expected_seq:
+        return f"record {expected_seq} is missing (found {record.crisis_seq} next)"
+    if record.prev_hash != head.hash:
+        return "does not follow the record before it (a record was removed or reordered)"
+    if record.position <= last_position:
+        return f"position {record.position} is not after {last_position} (reordered)"
+    if chain_hash(record.prev_hash, record.crisis_seq, record.position, record.payload) != (
+        record.hash
+    ):
+        return "its content was changed after it was recorded"
+    return None

@@ -1,0 +1,152 @@
+"""The recorder: what the event log does with each batch the bus delivers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from schemas import subjects
+from schemas.envelope import STANDING_WATCH, utc_now
+from schemas.events import InputRejected
+from schemas.subjects import SubjectError
+from services.eventlog.core import (
+    Decoded,
+    Delivery,
+    Undecodable,
+    chain,
+    decode_delivery,
+    first_of_each_id,
+)
+from services.eventlog.store import EventStore, RejectedInput
+from services.runtime.publish import MSG_ID, publish_event
+from services.runtime.topology import CRISIS_STREAM
+
+log = structlog.get_logger(__name__)
+
+EXCERPT = 4096
+
+
+def delivery_of(msg: Msg) -> Delivery:
+    """The library-independent view of a JetStream message."""
+    meta = msg.metadata
+    return Delivery(
+        position=meta.sequence.stream,
+        recorded_at=meta.timestamp.astimezone(UTC),
+        subject=msg.subject,
+        data=msg.data,
+        attempt=meta.num_delivered,
+    )
+
+
+class Recorder:
+    """Write each batch to the log, then ack it; dead-letter what can never be decoded."""
+
+    def __init__(self, store: EventStore, *, max_deliver: int, retry_delay: float = 1.0) -> None:
+        self.store = store
+        self.max_deliver = max_deliver
+        self.retry_delay = retry_delay
+        self.recorded = 0
+
+    async def record(self, messages: Sequence[Msg], js: JetStreamContext) -> None:
+        """Commit the valid events of `messages`, ack them, and handle the undecodable ones."""
+        results = [(msg, decode_delivery(delivery_of(msg))) for msg in messages]
+        valid = [(msg, r) for msg, r in results if isinstance(r, Decoded)]
+        try:
+            written = await self.commit([r for _, r in valid])
+        except Exception:
+            log.exception("eventlog.commit_failed", batch=len(valid))
+            for msg, _ in valid:
+                await msg.nak(delay=self.retry_delay)
+            return
+        for msg, _ in valid:
+            await msg.ack()
+        self.recorded += written
+        for msg, result in results:
+            if isinstance(result, Undecodable):
+                await self.refuse(msg, result, js)
+
+    async def commit(self, batch: Sequence[Decoded]) -> int:
+        """Chain and append the events the log does not hold yet; return how many were new."""
+        if not batch:
+            return 0
+        known = await self.store.known_event_ids(d.event.event_id for d in batch)
+        fresh = first_of_each_id(batch, known)
+        heads = await self.store.heads(d.event.crisis_id for d in fresh)
+        records, _ = chain(fresh, heads)
+        await self.store.append(records)
+        return len(records)
+
+    async def refuse(self, msg: Msg, bad: Undecodable, js: JetStreamContext) -> None:
+        """Retry an undecodable message until max_deliver, then keep it with its reason."""
+        position = bad.delivery.position
+        if bad.delivery.attempt < self.max_deliver:
+            log.warning("eventlog.undecodable", position=position, reason=bad.reason)
+            await msg.nak(delay=self.retry_delay)
+            return
+        try:
+            await self.dead_letter(bad, js)
+        except Exception:
+            log.exception("eventlog.deadletter_failed", position=position)
+            await msg.nak(delay=self.retry_delay)
+            return
+        log.error("eventlog.dead_lettered", position=position, reason=bad.reason)
+        await msg.term()
+
+    async def dead_letter(self, bad: Undecodable, js: JetStreamContext) -> None:
+        """Keep the raw message in the rejected-inputs table and the dead-letter stream."""
+        delivery = bad.delivery
+        rejected = RejectedInput(
+            source=bad.source,
+            reason=bad.reason,
+            raw=delivery.data,
+            rejected_at=utc_now(),
+            field=bad.field,
+            subject=delivery.subject,
+            stream=CRISIS_STREAM,
+            position=delivery.position,
+            content_type="application/json",
+        )
+        await self.store.add_rejected(rejected)
+        await js.publish(
+            subjects.deadletter(bad.source),
+            delivery.data,
+            headers={
+                MSG_ID: f"{CRISIS_STREAM}-{delivery.position}",
+                "Crisis-Reject-Reason": bad.reason[:1000],
+                "Crisis-Reject-Field": bad.field or "",
+                "Crisis-Original-Subject": delivery.subject[:255],
+                "Crisis-Original-Position": str(delivery.position),
+            },
+        )
+        await publish_event(js, _rejection_event(bad, rejected))
+
+
+def _crisis_of(subject: str) -> str:
+    parts = subject.split(".")
+    try:
+        return subjects.token(parts[1]) if len(parts) > 1 else STANDING_WATCH
+    except SubjectError:
+        return STANDING_WATCH
+
+
+def _rejection_event(bad: Undecodable, rejected: RejectedInput) -> InputRejected:
+    """The log's own record that a message was refused, in the crisis it was addressed to."""
+    now: datetime = rejected.rejected_at
+    return InputRejected(
+        crisis_id=_crisis_of(bad.delivery.subject),
+        occurred_at=bad.delivery.recorded_at,
+        received_at=now,
+        source="eventlog",
+        actor="service:eventlog",
+        input_source=bad.source,
+        reason=bad.reason[:20_000],
+        detail_path=bad.field[:500] if bad.field else None,
+        content_type=rejected.content_type,
+        raw_size=len(rejected.raw),
+        raw_sha256=rejected.raw_sha256,
+        raw_excerpt=rejected.raw[:EXCERPT].decode("utf-8", "replace")[:EXCERPT],
+    )

@@ -1,0 +1,319 @@
+"""The event log on SQL: append in batches, read in order, never update or delete."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.eventlog.core import ChainHead, LogRecord
+from services.eventlog.tables import chain_heads, events, rejected_inputs
+
+_RECORD_COLUMNS = [events.c[name] for name in LogRecord.__dataclass_fields__]
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisLog:
+    """What the log holds of one crisis."""
+
+    crisis_id: str
+    events: int
+    main_courante_entries: int
+    first_position: int
+    last_position: int
+    first_recorded_at: datetime
+    last_recorded_at: datetime
+    head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedInput:
+    """An input refused with its reason, kept raw."""
+
+    source: str
+    reason: str
+    raw: bytes
+    rejected_at: datetime
+    field: str | None = None
+    subject: str | None = None
+    stream: str | None = None
+    position: int | None = None
+    content_type: str | None = None
+    headers: dict[str, str] | None = None
+    id: int | None = None
+
+    @property
+    def raw_sha256(self) -> str:
+        """Digest of the raw bytes."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+
+class EventStore:
+    """Append-only event log over an async SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def close(self) -> None:
+        """Release the engine's connections."""
+        await self.engine.dispose()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def heads(self, crisis_ids: Iterable[str]) -> dict[str, ChainHead]:
+        """The chain head of each of `crisis_ids` that the log already holds."""
+        async with self.engine.connect() as conn:
+            return await _heads(conn, crisis_ids)
+
+    async def known_event_ids(self, event_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of `event_ids` the log already holds."""
+        ids = list(set(event_ids))
+        if not ids:
+            return set()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(events.c.event_id).where(events.c.event_id.in_(ids)))
+            return {row[0] for row in rows}
+
+    async def append(self, records: Sequence[LogRecord]) -> None:
+        """Add chained records and move their crises' heads, in one transaction."""
+        if not records:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(events.insert(), [asdict(record) for record in records])
+            await self._move_heads(conn, records)
+
+    async def _move_heads(self, conn: AsyncConnection, records: Sequence[LogRecord]) -> None:
+        last: dict[str, LogRecord] = {}
+        first: dict[str, LogRecord] = {}
+        mc: dict[str, int] = {}
+        for record in records:
+            first.setdefault(record.crisis_id, record)
+            last[record.crisis_id] = record
+            if record.mc_number is not None:
+                mc[record.crisis_id] = record.mc_number
+        existing = await _heads(conn, last)
+        for crisis_id, record in last.items():
+            values: dict[str, Any] = {
+                "crisis_seq": record.crisis_seq,
+                "hash": record.hash,
+                "mc_number": mc.get(crisis_id, existing.get(crisis_id, ChainHead()).mc_number),
+                "last_position": record.position,
+                "last_recorded_at": record.recorded_at,
+            }
+            if crisis_id in existing:
+                await conn.execute(
+                    chain_heads.update()
+                    .where(chain_heads.c.crisis_id == crisis_id)
+                    .values(**values)
+                )
+            else:
+                await conn.execute(
+                    chain_heads.insert().values(
+                        crisis_id=crisis_id,
+                        first_position=first[crisis_id].position,
+                        first_recorded_at=first[crisis_id].recorded_at,
+                        **values,
+                    )
+                )
+
+    async def add_rejected(self, rejected: RejectedInput) -> int:
+        """Keep a rejected input; the same stream message is kept once. Returns its id."""
+        values = {
+            "rejected_at": rejected.rejected_at,
+            "source": rejected.source,
+            "subject": rejected.subject,
+            "stream": rejected.stream,
+            "position": rejected.position,
+            "reason": rejected.reason,
+            "field": rejected.field,
+            "content_type": rejected.content_type,
+            "raw": rejected.raw,
+            "raw_sha256": rejected.raw_sha256,
+            "raw_size": len(rejected.raw),
+            "headers": orjson.dumps(rejected.headers).decode() if rejected.headers else None,
+        }
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(rejected_inputs).values(**values)
+        if rejected.position is not None:
+            statement = statement.on_conflict_do_nothing(index_elements=["stream", "position"])
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+            found = await conn.execute(
+                select(rejected_inputs.c.id)
+                .where(rejected_inputs.c.raw_sha256 == values["raw_sha256"])
+                .where(rejected_inputs.c.source == rejected.source)
+                .order_by(rejected_inputs.c.id.desc())
+                .limit(1)
+            )
+            return int(found.scalar_one())
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def last_position(self) -> int:
+        """The highest position the log holds (0 when empty)."""
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(func.max(events.c.position)))
+        return int(value or 0)
+
+    async def count(self, crisis_id: str | None = None) -> int:
+        """How many events the log holds, for one crisis or all."""
+        query = select(func.count()).select_from(events)
+        if crisis_id is not None:
+            query = query.where(events.c.crisis_id == crisis_id)
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    async def count_rejected(self) -> int:
+        """How many rejected inputs are kept."""
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(rejected_inputs)) or 0)
+
+    async def crises(self) -> list[CrisisLog]:
+        """Every crisis the log holds, by first position."""
+        query = select(chain_heads).order_by(chain_heads.c.first_position)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            CrisisLog(
+                crisis_id=row.crisis_id,
+                events=row.crisis_seq,
+                main_courante_entries=row.mc_number,
+                first_position=row.first_position,
+                last_position=row.last_position,
+                first_recorded_at=row.first_recorded_at,
+                last_recorded_at=row.last_recorded_at,
+                head_hash=row.hash,
+            )
+            for row in rows
+        ]
+
+    def _range(
+        self,
+        crisis_id: str | None,
+        after: int,
+        until_position: int | None,
+        until_recorded: datetime | None,
+        chunk: int,
+    ) -> Select[Any]:
+        query = select(*_RECORD_COLUMNS).where(events.c.position > after)
+        if crisis_id is not None:
+            query = query.where(events.c.crisis_id == crisis_id)
+        if until_position is not None:
+            query = query.where(events.c.position <= until_position)
+        if until_recorded is not None:
+            query = query.where(events.c.recorded_at <= until_recorded)
+        return query.order_by(events.c.position).limit(chunk)
+
+    async def read(
+        self,
+        crisis_id: str | None = None,
+        *,
+        after: int = 0,
+        until_position: int | None = None,
+        until_recorded: datetime | None = None,
+        chunk: int = 2000,
+    ) -> AsyncIterator[LogRecord]:
+        """Records in position order, one chunk in memory at a time (keyset pagination)."""
+        async for rows in self.read_rows(
+            crisis_id,
+            after=after,
+            until_position=until_position,
+            until_recorded=until_recorded,
+            chunk=chunk,
+        ):
+            for row in rows:
+                yield LogRecord(*row)
+
+    async def read_rows(
+        self,
+        crisis_id: str | None = None,
+        *,
+        after: int = 0,
+        until_position: int | None = None,
+        until_recorded: datetime | None = None,
+        chunk: int = 2000,
+    ) -> AsyncIterator[Sequence[Any]]:
+        """Raw rows in position order, a chunk at a time: the fast path for bulk readers."""
+        while True:
+            query = self._range(crisis_id, after, until_position, until_recorded, chunk)
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            if not rows:
+                return
+            yield rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
+
+    async def read_chain(self, crisis_id: str, *, chunk: int = 2000) -> AsyncIterator[LogRecord]:
+        """One crisis' records in chain order (crisis_seq), for verification."""
+        last = 0
+        while True:
+            query = (
+                select(*_RECORD_COLUMNS)
+                .where(events.c.crisis_id == crisis_id, events.c.crisis_seq > last)
+                .order_by(events.c.crisis_seq)
+                .limit(chunk)
+            )
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            for row in rows:
+                yield LogRecord(*row)
+            if len(rows) < chunk:
+                return
+            last = rows[-1].crisis_seq
+
+    async def rejected(self, *, limit: int = 100, source: str | None = None) -> list[RejectedInput]:
+        """The most recent rejected inputs, newest first."""
+        query = select(rejected_inputs).order_by(rejected_inputs.c.id.desc()).limit(limit)
+        if source is not None:
+            query = query.where(rejected_inputs.c.source == source)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_rejected(row) for row in rows]
+
+    async def rejected_one(self, rejected_id: int) -> RejectedInput | None:
+        """One rejected input by id."""
+        query = select(rejected_inputs).where(rejected_inputs.c.id == rejected_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _rejected(row) if row else None
+
+
+async def _heads(conn: AsyncConnection, crisis_ids: Iterable[str]) -> dict[str, ChainHead]:
+    ids = sorted(set(crisis_ids))
+    if not ids:
+        return {}
+    query = select(
+        chain_heads.c.crisis_id,
+        chain_heads.c.crisis_seq,
+        chain_heads.c.hash,
+        chain_heads.c.mc_number,
+    ).where(chain_heads.c.crisis_id.in_(ids))
+    rows = (await conn.execute(query)).all()
+    return {row.crisis_id: ChainHead(row.crisis_seq, row.hash, row.mc_number) for row in rows}
+
+
+def _rejected(row: Any) -> RejectedInput:
+    return RejectedInput(
+        id=row.id,
+        source=row.source,
+        reason=row.reason,
+        raw=row.raw,
+        rejected_at=row.rejected_at,
+        field=row.field,
+        subject=row.subject,
+        stream=row.stream,
+        position=row.position,
+        content_type=row.content_type,
+        headers=orjson.loads(row.headers) if row.headers else None,
+    )
