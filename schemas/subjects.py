@@ -8,6 +8,7 @@ Replays:        replay.<session>.<crisis_id>.<aggregate>.<event>
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from schemas.types import TOKEN_PATTERN
@@ -83,6 +84,7 @@ class LiveSubject:
     event_type: str
 
 
+@lru_cache(maxsize=8192)
 def parse_live(subject: str) -> LiveSubject:
     """Parse `crisis.<crisis_id>.<aggregate>.<event>`; a replay prefix is stripped first."""
     parts = subject.split(".")

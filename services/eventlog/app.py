@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
 from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import JsClient
 from faststream.nats.message import NatsBatchMessage
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from schemas import subjects
 from services.eventlog.recorder import Recorder
@@ -16,7 +22,14 @@ from services.runtime.settings import Settings
 from services.runtime.topology import CRISIS_STREAM, EVENTLOG_DURABLE, eventlog_consumer
 
 
-def register(broker: NatsBroker, recorder: Recorder, settings: Settings) -> None:
+class BatchRecorder(Protocol):
+    """What the subscriber hands each batch to: the Recorder, or a fake in wiring tests."""
+
+    async def record(self, messages: Sequence[Msg], js: JetStreamContext) -> None:
+        """Commit, then ack, the messages of one batch."""
+
+
+def register(broker: NatsBroker, recorder: BatchRecorder, settings: Settings) -> None:
     """Subscribe the recorder to every live event, in batches, acking by hand after commit."""
 
     @broker.subscriber(
@@ -48,7 +61,14 @@ class EventLogService:
         """Open the store and begin consuming."""
         self.store = self.store or EventStore(make_engine(self.settings.database_url))
         self.recorder = Recorder(self.store, max_deliver=self.settings.eventlog_max_deliver)
-        self.broker = NatsBroker(nats_url, name="crisis-eventlog", max_reconnect_attempts=-1)
+        self.broker = NatsBroker(
+            nats_url,
+            name="crisis-eventlog",
+            max_reconnect_attempts=-1,
+            # FastStream logs every batch received and processed: debug detail, not news.
+            logger=logging.getLogger("faststream.eventlog"),
+            log_level=logging.DEBUG,
+        )
         register(self.broker, self.recorder, self.settings)
         await self.broker.start()
 

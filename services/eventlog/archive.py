@@ -18,6 +18,7 @@ from services.eventlog.core import (
     Delivery,
     LogRecord,
     chain,
+    first_of_each_id,
     verify_chain,
 )
 from services.eventlog.store import CrisisLog, EventStore
@@ -115,7 +116,7 @@ async def import_log(
     for batch in _chunks(lines, chunk):
         decoded = [parse_line(number, line) for number, line in batch]
         known = await store.known_event_ids(d.event.event_id for d in decoded)
-        fresh = [d for d in decoded if d.event.event_id not in known]
+        fresh = first_of_each_id(decoded, known)
         heads = await store.heads(d.event.crisis_id for d in fresh)
         records, _ = chain(fresh, heads)
         await store.append(records)

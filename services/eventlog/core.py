@@ -104,11 +104,19 @@ def _source_of(data: Any) -> str:
         return "bus"
 
 
+def _json_object(raw: bytes) -> dict[str, Any]:
+    # The registry would parse a JSON string a second time, and raise TypeError on a list.
+    data = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise DecodeError("an event must be a JSON object")
+    return data
+
+
 def decode_delivery(delivery: Delivery) -> Decoded | Undecodable:
     """Validate one delivery against the catalogue and against the subject it came on."""
     data: Any = None
     try:
-        data = orjson.loads(delivery.data)
+        data = _json_object(delivery.data)
         event = REGISTRY.decode(data)
         where = subjects.parse_live(delivery.subject)
     except (DecodeError, SubjectError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.eventlog.core import ChainHead, LogRecord
 from services.eventlog.tables import chain_heads, events, rejected_inputs
 
-_RECORD_COLUMNS = [events.c[name] for name in LogRecord.__dataclass_fields__]
+_FIELDS = tuple(LogRecord.__dataclass_fields__)
+_RECORD_COLUMNS = [events.c[name] for name in _FIELDS]
+
+
+def _row(record: LogRecord) -> dict[str, Any]:
+    # dataclasses.asdict deep-copies every value: a third of the recorder's time on big batches.
+    return {name: getattr(record, name) for name in _FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,7 @@ class EventStore:
         if not records:
             return
         async with self.engine.begin() as conn:
-            await conn.execute(events.insert(), [asdict(record) for record in records])
+            await conn.execute(events.insert(), [_row(record) for record in records])
             await self._move_heads(conn, records)
 
     async def _move_heads(self, conn: AsyncConnection, records: Sequence[LogRecord]) -> None:
