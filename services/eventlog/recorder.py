@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from schemas import subjects
 from schemas.envelope import STANDING_WATCH, utc_now
@@ -55,8 +56,9 @@ class Recorder:
         """Commit the valid events of `messages`, ack them, and handle the undecodable ones."""
         results = [(msg, decode_delivery(delivery_of(msg))) for msg in messages]
         valid = [(msg, r) for msg, r in results if isinstance(r, Decoded)]
+        delivered = {r.delivery.position for _, r in results}
         try:
-            written = await self.commit([r for _, r in valid])
+            written = await self.commit([r for _, r in valid], js, delivered)
         except Exception:
             log.exception("eventlog.commit_failed", batch=len(valid))
             for msg, _ in valid:
@@ -69,16 +71,52 @@ class Recorder:
             if isinstance(result, Undecodable):
                 await self.refuse(msg, result, js)
 
-    async def commit(self, batch: Sequence[Decoded]) -> int:
+    async def commit(
+        self, batch: Sequence[Decoded], js: JetStreamContext, delivered: set[int]
+    ) -> int:
         """Chain and append the events the log does not hold yet; return how many were new."""
         if not batch:
             return 0
+        batch = [*batch, *await self.overtaken(batch, js, delivered)]
         known = await self.store.known_event_ids(d.event.event_id for d in batch)
         fresh = first_of_each_id(batch, known)
         heads = await self.store.heads(d.event.crisis_id for d in fresh)
         records, _ = chain(fresh, heads)
         await self.store.append(records)
         return len(records)
+
+    async def overtaken(
+        self, batch: Sequence[Decoded], js: JetStreamContext, delivered: set[int]
+    ) -> list[Decoded]:
+        """Valid events between the log's last position and `batch` that were not delivered.
+
+        JetStream hands newer messages over while older ones wait for their redelivery (held by a
+        killed recorder, or nak'ed after a failed commit): they are read from the stream, so that
+        the log is still written in stream order. Their own delivery comes later, as known ids.
+        """
+        after = await self.store.last_position()
+        top = max(d.delivery.position for d in batch)
+        if top - after - 1 <= sum(after < p < top for p in delivered):
+            return []
+        # A purged or archived stream starts later: what it no longer holds is not a gap.
+        after = max(after, (await js.stream_info(CRISIS_STREAM)).state.first_seq - 1)
+        found: list[Decoded] = []
+        for position in range(after + 1, top):
+            if position in delivered:
+                continue
+            try:
+                msg = await js.get_msg(CRISIS_STREAM, position)
+            except NotFoundError:
+                continue
+            if msg.subject is None or msg.time is None:
+                raise RuntimeError(f"the stream returned message {position} without its subject")
+            delivery = Delivery(position, msg.time.astimezone(UTC), msg.subject, msg.data or b"")
+            result = decode_delivery(delivery)
+            if isinstance(result, Decoded):
+                found.append(result)
+        if found:
+            log.info("eventlog.overtaken", read_from_stream=len(found), before=top)
+        return found
 
     async def refuse(self, msg: Msg, bad: Undecodable, js: JetStreamContext) -> None:
         """Retry an undecodable message until max_deliver, then keep it with its reason."""
