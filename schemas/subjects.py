@@ -8,8 +8,8 @@ Replays:        replay.<session>.<crisis_id>.<aggregate>.<event>
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from schemas.types import TOKEN_PATTERN
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from faststream import Context
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import JsClient
@@ -29,6 +30,12 @@ class BatchRecorder(Protocol):
         """Commit, then ack, the messages of one batch."""
 
 
+async def _bodies_as_they_are(message: StreamMessage[list[Msg]]) -> Any:
+    # FastStream would parse every body as JSON (no content-type is set); the recorder decodes
+    # each event itself, against the catalogue, so that work would be done twice.
+    return message.body
+
+
 def register(broker: NatsBroker, recorder: BatchRecorder, settings: Settings) -> None:
     """Subscribe the recorder to every live event, in batches, acking by hand after commit."""
 
@@ -39,6 +46,7 @@ def register(broker: NatsBroker, recorder: BatchRecorder, settings: Settings) ->
         config=eventlog_consumer(settings),
         pull_sub=PullSub(batch_size=settings.eventlog_batch, timeout=0.05, batch=True),
         ack_policy=AckPolicy.MANUAL,
+        decoder=_bodies_as_they_are,
         title="eventlog",
         description="Records every live event in the SQL event log, then acks it.",
     )
@@ -73,8 +81,12 @@ class EventLogService:
         await self.broker.start()
 
     async def stop(self) -> None:
-        """Stop consuming (in-flight batch finishes), then close the store."""
+        """Stop fetching, let the batch in flight commit and ack, then disconnect and close."""
         if self.broker is not None:
+            for subscriber in self.broker.subscribers:
+                await subscriber.stop()
+            if self.recorder is not None:
+                await self.recorder.drain()
             await self.broker.stop()
             self.broker = None
         if self.store is not None:

@@ -46,10 +46,10 @@ async def export_log(
 ) -> int:
     """Write the log (one crisis, or all) as JSON Lines in position order; return the count."""
     count = 0
-    async for record in store.read(crisis_id):
-        out.write(export_line(record.position, record.payload))
-        count += 1
-        progress(1)
+    async for rows in store.read_payloads(crisis_id, chunk=5000):
+        out.write(b"".join(export_line(position, payload) for position, payload in rows))
+        count += len(rows)
+        progress(len(rows))
     return count
 
 
@@ -123,6 +123,9 @@ async def import_log(
         read += len(decoded)
         added += len(records)
         progress(len(decoded))
+    if added:
+        # Without statistics PostgreSQL plans reads of a freshly loaded table as full sorts.
+        await store.analyze()
     return ImportResult(read=read, added=added, already_held=read - added)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from schemas.subjects import SubjectError
 from services.eventlog.core import (
     Decoded,
     Delivery,
+    LogRecord,
     Undecodable,
     chain,
     decode_delivery,
@@ -44,46 +46,80 @@ def delivery_of(msg: Msg) -> Delivery:
 
 
 class Recorder:
-    """Write each batch to the log, then ack it; dead-letter what can never be decoded."""
+    """Write each batch to the log, then ack it; dead-letter what can never be decoded.
+
+    Batches are pipelined: while one batch commits (the database works in its own thread), the
+    next is fetched and decoded. Commits stay strictly one after the other, each chained onto
+    the heads the previous one left.
+    """
 
     def __init__(self, store: EventStore, *, max_deliver: int, retry_delay: float = 1.0) -> None:
         self.store = store
         self.max_deliver = max_deliver
         self.retry_delay = retry_delay
         self.recorded = 0
+        self._in_flight: asyncio.Task[None] | None = None
 
     async def record(self, messages: Sequence[Msg], js: JetStreamContext) -> None:
-        """Commit the valid events of `messages`, ack them, and handle the undecodable ones."""
+        """Decode `messages`, then (once the previous batch is in) chain and start their commit."""
         results = [(msg, decode_delivery(delivery_of(msg))) for msg in messages]
+        await self.drain()
         valid = [(msg, r) for msg, r in results if isinstance(r, Decoded)]
+        undecodable = [(msg, r) for msg, r in results if isinstance(r, Undecodable)]
         delivered = {r.delivery.position for _, r in results}
         try:
-            written = await self.commit([r for _, r in valid], js, delivered)
+            records = await self.prepare([r for _, r in valid], js, delivered)
         except Exception:
-            log.exception("eventlog.commit_failed", batch=len(valid))
-            for msg, _ in valid:
-                await msg.nak(delay=self.retry_delay)
-            return
-        for msg, _ in valid:
-            await msg.ack()
-        self.recorded += written
-        for msg, result in results:
-            if isinstance(result, Undecodable):
-                await self.refuse(msg, result, js)
+            log.exception("eventlog.prepare_failed", batch=len(valid))
+            await self._nak([msg for msg, _ in valid])
+            records = None
+        # Kept in self._in_flight and awaited by drain(): never left to run unobserved.
+        self._in_flight = asyncio.create_task(  # noqa: RUF006
+            self._commit_then_ack(records, [msg for msg, _ in valid], undecodable, js)
+        )
 
-    async def commit(
+    async def drain(self) -> None:
+        """Wait until the batch in flight is committed and acknowledged."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
+
+    async def prepare(
         self, batch: Sequence[Decoded], js: JetStreamContext, delivered: set[int]
-    ) -> int:
-        """Chain and append the events the log does not hold yet; return how many were new."""
+    ) -> list[LogRecord]:
+        """Records for the events of `batch` the log does not hold yet, chained onto its heads."""
         if not batch:
-            return 0
+            return []
         batch = [*batch, *await self.overtaken(batch, js, delivered)]
         known = await self.store.known_event_ids(d.event.event_id for d in batch)
         fresh = first_of_each_id(batch, known)
         heads = await self.store.heads(d.event.crisis_id for d in fresh)
         records, _ = chain(fresh, heads)
-        await self.store.append(records)
-        return len(records)
+        return records
+
+    async def _commit_then_ack(
+        self,
+        records: list[LogRecord] | None,
+        valid: list[Msg],
+        undecodable: list[tuple[Msg, Undecodable]],
+        js: JetStreamContext,
+    ) -> None:
+        if records is not None:
+            try:
+                await self.store.append(records)
+            except Exception:
+                log.exception("eventlog.commit_failed", batch=len(valid))
+                await self._nak(valid)
+            else:
+                for msg in valid:
+                    await msg.ack()
+                self.recorded += len(records)
+        for msg, bad in undecodable:
+            await self.refuse(msg, bad, js)
+
+    async def _nak(self, messages: Sequence[Msg]) -> None:
+        for msg in messages:
+            await msg.nak(delay=self.retry_delay)
 
     async def overtaken(
         self, batch: Sequence[Decoded], js: JetStreamContext, delivered: set[int]

@@ -10,21 +10,33 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    Select,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.eventlog import bulk
 from services.eventlog.core import ChainHead, LogRecord
 from services.eventlog.tables import chain_heads, events, rejected_inputs
 
-_FIELDS = tuple(LogRecord.__dataclass_fields__)
-_RECORD_COLUMNS = [events.c[name] for name in _FIELDS]
-
-
-def _row(record: LogRecord) -> dict[str, Any]:
-    # dataclasses.asdict deep-copies every value: a third of the recorder's time on big batches.
-    return {name: getattr(record, name) for name in _FIELDS}
+_RECORD_COLUMNS = [events.c[name] for name in bulk.FIELDS]
+_MOVE_HEAD = (
+    chain_heads.update()
+    .where(chain_heads.c.crisis_id == bindparam("b_crisis_id"))
+    .values(
+        crisis_seq=bindparam("crisis_seq"),
+        hash=bindparam("hash"),
+        mc_number=bindparam("mc_number"),
+        last_position=bindparam("last_position"),
+        last_recorded_at=bindparam("last_recorded_at"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +106,17 @@ class EventStore:
         if not records:
             return
         async with self.engine.begin() as conn:
-            await conn.execute(events.insert(), [_row(record) for record in records])
-            await self._move_heads(conn, records)
+            # Read through SQLAlchemy first: it opens the transaction the bulk insert joins.
+            existing = await _heads(conn, {record.crisis_id for record in records})
+            await bulk.insert(conn, records)
+            await self._move_heads(conn, records, existing)
 
-    async def _move_heads(self, conn: AsyncConnection, records: Sequence[LogRecord]) -> None:
+    async def _move_heads(
+        self,
+        conn: AsyncConnection,
+        records: Sequence[LogRecord],
+        existing: dict[str, ChainHead],
+    ) -> None:
         last: dict[str, LogRecord] = {}
         first: dict[str, LogRecord] = {}
         mc: dict[str, int] = {}
@@ -106,9 +125,10 @@ class EventStore:
             last[record.crisis_id] = record
             if record.mc_number is not None:
                 mc[record.crisis_id] = record.mc_number
-        existing = await _heads(conn, last)
+        moved, created = [], []
         for crisis_id, record in last.items():
             values: dict[str, Any] = {
+                "b_crisis_id": crisis_id,
                 "crisis_seq": record.crisis_seq,
                 "hash": record.hash,
                 "mc_number": mc.get(crisis_id, existing.get(crisis_id, ChainHead()).mc_number),
@@ -116,20 +136,25 @@ class EventStore:
                 "last_recorded_at": record.recorded_at,
             }
             if crisis_id in existing:
-                await conn.execute(
-                    chain_heads.update()
-                    .where(chain_heads.c.crisis_id == crisis_id)
-                    .values(**values)
-                )
+                moved.append(values)
             else:
-                await conn.execute(
-                    chain_heads.insert().values(
-                        crisis_id=crisis_id,
-                        first_position=first[crisis_id].position,
-                        first_recorded_at=first[crisis_id].recorded_at,
+                created.append(
+                    {
                         **values,
-                    )
+                        "crisis_id": crisis_id,
+                        "first_position": first[crisis_id].position,
+                        "first_recorded_at": first[crisis_id].recorded_at,
+                    }
                 )
+        if moved:
+            await conn.execute(_MOVE_HEAD, moved)
+        if created:
+            await conn.execute(chain_heads.insert(), created)
+
+    async def analyze(self) -> None:
+        """Refresh the planner's statistics, as after a bulk load (autovacuum does it over time)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
 
     async def add_rejected(self, rejected: RejectedInput) -> int:
         """Keep a rejected input; the same stream message is kept once. Returns its id."""
@@ -259,6 +284,41 @@ class EventStore:
             if len(rows) < chunk:
                 return
             after = rows[-1][0]
+
+    async def position_at(self, instant: datetime) -> int:
+        """The last position recorded at or before `instant` (0 if none): stream time only grows."""
+        query = select(func.max(events.c.position)).where(events.c.recorded_at <= instant)
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    async def read_payloads(
+        self,
+        crisis_id: str | None = None,
+        *,
+        after: int = 0,
+        until_position: int | None = None,
+        until_recorded: datetime | None = None,
+        chunk: int = 2000,
+    ) -> AsyncIterator[list[tuple[int, str]]]:
+        """`(position, stored JSON)` in position order, a chunk at a time: export and replay.
+
+        The bulk path: rows come straight from the driver, with no per-row conversion, which is
+        what streams a long crisis out at driver speed.
+        """
+        until = bulk.MAX_POSITION if until_position is None else until_position
+        if until_recorded is not None:
+            until = min(until, await self.position_at(until_recorded))
+        statement = bulk.payload_statement(self.engine.dialect, with_crisis=crisis_id is not None)
+        async with self.engine.connect() as conn:
+            while after < until:
+                values = {"after": after, "until": until, "crisis": crisis_id, "chunk": chunk}
+                rows = await bulk.fetch(conn, statement, values)
+                if not rows:
+                    return
+                yield [(row[0], row[1]) for row in rows]
+                if len(rows) < chunk:
+                    return
+                after = rows[-1][0]
 
     async def read_chain(self, crisis_id: str, *, chunk: int = 2000) -> AsyncIterator[LogRecord]:
         """One crisis' records in chain order (crisis_seq), for verification."""

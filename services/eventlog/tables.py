@@ -56,11 +56,15 @@ metadata = MetaData(
     }
 )
 
+# On SQLite only INTEGER PRIMARY KEY is the rowid itself; BIGINT would add one more index to
+# maintain on every insert. Both are 64-bit.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
 # Append-only: one row per event, its stream sequence as position. Never updated, never deleted.
 events = Table(
     "events",
     metadata,
-    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", Position, primary_key=True, autoincrement=False),
     Column("event_id", Uuid, nullable=False, unique=True),
     Column("crisis_id", String(64), nullable=False),
     Column("crisis_seq", Integer, nullable=False),

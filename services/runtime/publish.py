@@ -17,12 +17,11 @@ from schemas.wire import encode
 
 log = structlog.get_logger(__name__)
 
-# Header names; `Nats-Msg-Id` is the one JetStream deduplicates on.
+# Header names. `Nats-Msg-Id` is the event id, and the one JetStream deduplicates on. Headers are
+# kept few on purpose: every subscriber's client parses each of them on every message.
 MSG_ID = "Nats-Msg-Id"
 H_TYPE = "Crisis-Event-Type"
-H_VERSION = "Crisis-Schema-Version"
 H_CRISIS = "Crisis-Id"
-H_EVENT = "Crisis-Event-Id"
 
 # Failures after which the same message may succeed: the server or stream leader is not there yet.
 _RETRYABLE = (
@@ -58,13 +57,7 @@ class Published:
 
 def headers_for(event: Envelope) -> dict[str, str]:
     """The headers every event carries on the bus."""
-    return {
-        MSG_ID: str(event.event_id),
-        H_TYPE: event.type,
-        H_VERSION: str(event.schema_version),
-        H_CRISIS: event.crisis_id,
-        H_EVENT: str(event.event_id),
-    }
+    return {MSG_ID: str(event.event_id), H_TYPE: event.type, H_CRISIS: event.crisis_id}
 
 
 async def publish_event(

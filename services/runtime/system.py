@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from services.runtime.bus import Bus, connect
 from services.runtime.discovery import RunInfo, remove_run_info, write_run_info
 from services.runtime.embedded import EmbeddedNatsServer
+from services.runtime.memory import tune_for_services
 from services.runtime.settings import Settings
 from services.runtime.topology import topology
 
@@ -80,6 +81,8 @@ class CrisisSystem:
             await service.start(self.nats_url)
             stack.push_async_callback(service.stop)
             log.info("service.started", service=service.name)
+        if self.services:
+            tune_for_services()
         if not self.announce:
             return
         write_run_info(

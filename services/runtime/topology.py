@@ -105,9 +105,10 @@ def eventlog_consumer(settings: Settings) -> ConsumerConfig:
         # No server-side limit: a valid event is retried for as long as the database is down.
         # Undecodable messages are dead-lettered by the recorder after eventlog_max_deliver.
         max_deliver=-1,
-        # One batch in flight: after a crash, what was pending comes back before anything newer,
-        # so the log is always written in stream order.
-        max_ack_pending=settings.eventlog_batch,
+        # One batch committing while the next is decoded. After a crash, newer messages can be
+        # delivered before the pending ones come back: the recorder fills such gaps from the
+        # stream, so the log is still written in stream order.
+        max_ack_pending=2 * settings.eventlog_batch,
     )
 
 

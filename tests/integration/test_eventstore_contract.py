@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -116,6 +117,26 @@ async def test_a_small_chunk_pages_through_every_record_in_order(store: EventSto
     alex = [r for r in records if r.crisis_id == ALEX]
     assert await _all(store.read(ALEX, chunk=7)) == alex
     assert [r async for r in store.read_chain(ALEX, chunk=7)] == alex
+
+
+async def _payloads(store: EventStore, *args: str, **bounds: Any) -> list[tuple[int, str]]:
+    return [row async for rows in store.read_payloads(*args, **bounds) for row in rows]
+
+
+async def test_the_bulk_reader_gives_positions_and_stored_json_within_the_same_bounds(
+    store: EventStore,
+) -> None:
+    records = await _filled(store, 30)
+    pairs = [(r.position, r.payload) for r in records]
+    assert await _payloads(store) == pairs
+    assert await _payloads(store, chunk=4) == pairs
+    assert await _payloads(store, after=3, until_position=20) == pairs[3:20]
+    assert await _payloads(store, until_recorded=recorded_at(7)) == pairs[:7]
+    roya = [(r.position, r.payload) for r in records if r.crisis_id == ROYA]
+    assert await _payloads(store, ROYA, chunk=3) == roya
+    assert await _payloads(store, "unknown-crisis") == []
+    assert await store.position_at(recorded_at(12)) == 12
+    assert await store.position_at(recorded_at(0)) == 0
 
 
 async def test_an_event_appended_twice_is_refused_and_the_log_left_unchanged(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from services.eventlog.tables import UTCDateTime
+from services.eventlog.tables import Position, UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -22,7 +22,7 @@ def upgrade() -> None:
     """Create the three tables."""
     op.create_table(
         "events",
-        sa.Column("position", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("position", Position, autoincrement=False, nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("crisis_id", sa.String(64), nullable=False),
         sa.Column("crisis_seq", sa.Integer(), nullable=False),

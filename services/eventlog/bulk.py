@@ -1,0 +1,133 @@
+"""The event log's two hot paths, run on the database driver itself: batch insert and bulk read.
+
+SQLAlchemy's per-row parameter and result processing costs more than the database does on these
+two paths. The statements are still written with SQLAlchemy Core and compiled once per dialect;
+only the values are handed to the driver, converted the way SQLAlchemy would store them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Dialect, Integer, String, bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.eventlog.core import LogRecord
+from services.eventlog.tables import events
+
+FIELDS = tuple(LogRecord.__dataclass_fields__)
+MAX_POSITION = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A statement in the driver's own SQL, with its positional parameters in order."""
+
+    sql: str
+    order: tuple[str, ...]
+    # Parameters the dialect adds by itself, such as SQLite's `OFFSET 0`.
+    defaults: dict[str, Any]
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        """The positional arguments for `values`."""
+        return [values[name] if name in values else self.defaults[name] for name in self.order]
+
+
+@cache
+def payload_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
+    """`(position, payload)` of a position range, optionally of one crisis, in position order."""
+    query = select(events.c.position, events.c.payload).where(
+        events.c.position > bindparam("after", type_=BigInteger),
+        events.c.position <= bindparam("until", type_=BigInteger),
+    )
+    if with_crisis:
+        query = query.where(events.c.crisis_id == bindparam("crisis", type_=String))
+    query = query.order_by(events.c.position).limit(bindparam("chunk", type_=Integer))
+    compiled = query.compile(dialect=dialect)
+    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+@cache
+def insert_statement(dialect: Dialect) -> Compiled:
+    """INSERT of one `events` row, parameters in LogRecord field order."""
+    compiled = events.insert().compile(dialect=dialect, column_keys=list(FIELDS))
+    if tuple(compiled.positiontup or ()) != FIELDS:
+        raise RuntimeError("the events INSERT does not take its columns in LogRecord order")
+    return Compiled(str(compiled), FIELDS, {})
+
+
+async def fetch(conn: AsyncConnection, statement: Compiled, values: dict[str, Any]) -> list[Any]:
+    """Run a compiled SELECT on the driver; rows as the driver gives them."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    args = statement.args(values)
+    if conn.dialect.name == "postgresql":
+        return list(await driver.fetch(statement.sql, *args))  # type: ignore[union-attr]
+    cursor = await driver.execute(statement.sql, args)  # type: ignore[union-attr]
+    try:
+        return list(await cursor.fetchall())
+    finally:
+        await cursor.close()
+
+
+def _sqlite_instant(moment: datetime) -> str:
+    # SQLAlchemy's SQLite DATETIME storage format, naive UTC (as UTCDateTime binds it).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _hex(value: UUID | None) -> str | None:
+    return None if value is None else value.hex
+
+
+def _sqlite_row(r: LogRecord) -> tuple[Any, ...]:
+    # Field by field in FIELDS order (checked below): generic per-value dispatch cost twice as much.
+    return (
+        r.position, r.event_id.hex, r.crisis_id, r.crisis_seq, r.type, r.schema_version,
+        r.status, _sqlite_instant(r.occurred_at), _sqlite_instant(r.received_at),
+        _sqlite_instant(r.recorded_at), r.source, r.actor, _hex(r.correlation_id),
+        _hex(r.causation_id), r.mc_number, r.payload, r.prev_hash, r.hash,
+    )  # fmt: skip
+
+
+if FIELDS != (
+    "position", "event_id", "crisis_id", "crisis_seq", "type", "schema_version", "status",
+    "occurred_at", "received_at", "recorded_at", "source", "actor", "correlation_id",
+    "causation_id", "mc_number", "payload", "prev_hash", "hash",
+):  # fmt: skip
+    raise RuntimeError("LogRecord changed: update _sqlite_row to its fields, in order")
+
+
+async def insert(conn: AsyncConnection, records: Sequence[LogRecord]) -> None:
+    """Insert records in the connection's open transaction; a duplicate raises IntegrityError.
+
+    The caller must have run a statement through SQLAlchemy on `conn` first, so that the
+    transaction the driver joins is already open.
+    """
+    driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        if conn.dialect.name == "postgresql":
+            rows = [tuple(getattr(r, name) for name in FIELDS) for r in records]
+            await driver.copy_records_to_table(  # type: ignore[union-attr]
+                events.name, records=rows, columns=list(FIELDS)
+            )
+        else:
+            sql = insert_statement(conn.dialect).sql
+            rows = [_sqlite_row(record) for record in records]
+            await driver.executemany(sql, rows)  # type: ignore[union-attr]
+    except Exception as exc:
+        if _is_integrity_error(exc):
+            raise IntegrityError("INSERT INTO events", None, exc) from exc
+        raise
+
+
+def _is_integrity_error(exc: Exception) -> bool:
+    # sqlite3.IntegrityError, or asyncpg's IntegrityConstraintViolationError family (23xxx).
+    sqlstate = getattr(exc, "sqlstate", None)
+    return type(exc).__name__ == "IntegrityError" or (
+        isinstance(sqlstate, str) and sqlstate.startswith("23")
+    )
