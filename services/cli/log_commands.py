@@ -129,7 +129,10 @@ def log_import(
     try:
         message = _run(run)
     except ArchiveError as exc:
-        err.print(f"[bold red]error:[/] {file}: {exc}; nothing after that line was imported")
+        err.print(
+            f"[bold red]error:[/] {file}: {exc}. The import stopped there; once the file is "
+            "fixed, import it again: events already imported are skipped."
+        )
         raise typer.Exit(1) from None
     out.print(message)
 

@@ -25,6 +25,7 @@ CRISIS = [str(Path(sys.executable).parent / "crisis")]
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRISIS_")}
     env["CRISIS_LOG_FORMAT"] = "json"
+    env["COLUMNS"] = "250"
     return env
 
 
@@ -178,3 +179,23 @@ def test_demo_brings_the_system_up_and_feeds_the_whole_sample_crisis(tmp_path: P
     assert "crisis.opened [EXERCICE]" in events[0]
     assert all("[EXERCICE]" in line for line in events)
     assert "Stopped cleanly" in output
+
+
+@pytest.mark.usefixtures("running_system")
+def test_up_records_every_published_event_in_the_event_log(tmp_path: Path) -> None:
+    events = [incident_reported(title=f"Crue {i}") for i in range(3)]
+    for i, event in enumerate(events):
+        (tmp_path / f"e{i}.json").write_text(event.model_dump_json())
+        assert _crisis(tmp_path, "publish", f"e{i}.json").returncode == 0
+    deadline = time.monotonic() + 30
+    lines: list[str] = []
+    while time.monotonic() < deadline and len(lines) < 3:
+        exported = _crisis(tmp_path, "log", "export")
+        lines = [line for line in exported.stdout.splitlines() if line.strip()]
+        time.sleep(0.3)
+    assert [json.loads(line)["event_id"] for line in lines] == [str(e.event_id) for e in events]
+    assert [json.loads(line)["position"] for line in lines] == [1, 2, 3]
+    assert (tmp_path / "var" / "crisis.db").exists()
+    status = _crisis(tmp_path, "log", "status")
+    assert status.returncode == 0, status.stderr
+    assert "0 (0 not delivered, 0 awaiting ack)" in status.stdout
