@@ -1,0 +1,76 @@
+"""What is shown of pictures: every crisis folded at once, the view at an instant, and diffs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.picture.fold import Event, Picture, fold, new_picture
+
+Pictures = dict[str, Picture]
+INTERNAL = ("bilan_sums",)
+
+
+def fold_any(pictures: Pictures, event: Event, position: int, recorded_at: str) -> Picture:
+    """Fold an event of any crisis into the picture of its crisis (made on its first event)."""
+    crisis_id: str = event["crisis_id"]
+    picture = pictures.get(crisis_id)
+    if picture is None:
+        picture = pictures[crisis_id] = new_picture(crisis_id)
+    return fold(picture, event, position, recorded_at)
+
+
+def view(picture: Picture, at: str) -> dict[str, Any]:
+    """The picture as shown at instant `at` (ISO, UTC): open tasks and follow-ups past due flagged.
+
+    `at` is the instant the picture is asked for (now, or the `as_of` instant), so the flags are
+    computed when shown and the fold itself never reads a clock.
+    """
+    shown = {k: v for k, v in picture.items() if k not in INTERNAL}
+    shown["tasks"] = {
+        task_id: {
+            **task,
+            "overdue": _overdue(task.get("due_at"), at, still_open=task.get("state") == "open"),
+        }
+        for task_id, task in picture["tasks"].items()
+    }
+    shown["open_tasks"] = sum(1 for t in picture["tasks"].values() if t.get("state") == "open")
+    shown["overdue_tasks"] = sum(1 for t in shown["tasks"].values() if t["overdue"])
+    shown["main_courante"] = {
+        **picture["main_courante"],
+        "latest": [
+            {**entry, "overdue": _overdue(entry.get("follow_up_due"), at)}
+            for entry in picture["main_courante"]["latest"]
+        ],
+    }
+    shown["active_plans"] = sorted(
+        code for code, plan in picture["plans"].items() if plan.get("state") == "active"
+    )
+    shown["open_incidents"] = sum(1 for i in picture["incidents"].values() if i["state"] == "open")
+    shown["shown_at"] = at
+    return shown
+
+
+def _overdue(due: str | None, at: str, *, still_open: bool = True) -> bool:
+    # Instants may carry different offsets (+02:00 from an operator, Z from the stream).
+    if not due or not still_open:
+        return False
+    return datetime.fromisoformat(due) < datetime.fromisoformat(at)
+
+
+def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+    """Every change from `before` to `after`: added, removed and changed values, by path."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes: list[dict[str, Any]] = []
+        for key in before.keys() | after.keys():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in after:
+                changes.append({"path": where, "change": "removed", "before": before[key]})
+            elif key not in before:
+                changes.append({"path": where, "change": "added", "after": after[key]})
+            elif before[key] != after[key]:
+                changes.extend(diff(before[key], after[key], where))
+        return sorted(changes, key=lambda change: change["path"])
+    if before != after:
+        return [{"path": path, "change": "changed", "before": before, "after": after}]
+    return []
