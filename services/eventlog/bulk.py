@@ -87,18 +87,47 @@ def _hex(value: UUID | None) -> str | None:
 def _sqlite_row(r: LogRecord) -> tuple[Any, ...]:
     # Field by field in FIELDS order (checked below): generic per-value dispatch cost twice as much.
     return (
-        r.position, r.event_id.hex, r.crisis_id, r.crisis_seq, r.type, r.schema_version,
-        r.status, _sqlite_instant(r.occurred_at), _sqlite_instant(r.received_at),
-        _sqlite_instant(r.recorded_at), r.source, r.actor, _hex(r.correlation_id),
-        _hex(r.causation_id), r.mc_number, r.payload, r.prev_hash, r.hash,
-    )  # fmt: skip
+        r.position,
+        r.event_id.hex,
+        r.crisis_id,
+        r.crisis_seq,
+        r.type,
+        r.schema_version,
+        r.status,
+        _sqlite_instant(r.occurred_at),
+        _sqlite_instant(r.received_at),
+        _sqlite_instant(r.recorded_at),
+        r.source,
+        r.actor,
+        _hex(r.correlation_id),
+        _hex(r.causation_id),
+        r.mc_number,
+        r.payload,
+        r.prev_hash,
+        r.hash,
+    )
 
 
 if FIELDS != (
-    "position", "event_id", "crisis_id", "crisis_seq", "type", "schema_version", "status",
-    "occurred_at", "received_at", "recorded_at", "source", "actor", "correlation_id",
-    "causation_id", "mc_number", "payload", "prev_hash", "hash",
-):  # fmt: skip
+    "position",
+    "event_id",
+    "crisis_id",
+    "crisis_seq",
+    "type",
+    "schema_version",
+    "status",
+    "occurred_at",
+    "received_at",
+    "recorded_at",
+    "source",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "mc_number",
+    "payload",
+    "prev_hash",
+    "hash",
+):
     raise RuntimeError("LogRecord changed: update _sqlite_row to its fields, in order")
 
 

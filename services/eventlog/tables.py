@@ -122,3 +122,15 @@ rejected_inputs = Table(
     UniqueConstraint("stream", "position"),
     Index(None, "source", "rejected_at"),
 )
+
+# Pictures of a crisis as they stood at a position: what makes "as of" fast on long crises.
+# Derived data: it can be dropped and rebuilt from `events` at any time.
+picture_snapshots = Table(
+    "picture_snapshots",
+    metadata,
+    Column("crisis_id", String(64), primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("picture", Text, nullable=False),
+)

@@ -21,9 +21,18 @@ Handler = Callable[[Picture, Event, dict[str, Any]], None]
 
 LATEST_ENTRIES = 50
 BILAN_FIGURES = (
-    "decedes", "urgences_absolues", "urgences_relatives", "impliques", "disparus", "evacues",
-    "mis_a_l_abri", "heberges", "foyers_sans_electricite", "foyers_sans_eau", "routes_coupees",
-)  # fmt: skip
+    "decedes",
+    "urgences_absolues",
+    "urgences_relatives",
+    "impliques",
+    "disparus",
+    "evacues",
+    "mis_a_l_abri",
+    "heberges",
+    "foyers_sans_electricite",
+    "foyers_sans_eau",
+    "routes_coupees",
+)
 
 
 def new_picture(crisis_id: str) -> Picture:
@@ -91,9 +100,13 @@ def _stamped(fact: dict[str, Any], **values: Any) -> dict[str, Any]:
 
 def _crisis_opened(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     p.update(
-        name=e["name"], kind=e["kind"], departement=e["departement"], nature=e.get("nature"),
-        state="open", opened=fact,
-    )  # fmt: skip
+        name=e["name"],
+        kind=e["kind"],
+        departement=e["departement"],
+        nature=e.get("nature"),
+        state="open",
+        opened=fact,
+    )
 
 
 def _crisis_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
@@ -103,9 +116,12 @@ def _crisis_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 def _cod_convened(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     p["cod"] = _stamped(
-        fact, state="convened", location=e["location"],
-        services_present=e.get("services_present", []), convened_by=e["convened_by"],
-    )  # fmt: skip
+        fact,
+        state="convened",
+        location=e["location"],
+        services_present=e.get("services_present", []),
+        convened_by=e["convened_by"],
+    )
 
 
 def _cod_stood_down(p: Picture, e: Event, fact: dict[str, Any]) -> None:
@@ -118,17 +134,22 @@ _INCIDENT_FIELDS = ("kind", "severity", "title", "description", "location")
 
 
 def _incident_reported(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["incidents"][e["incident_id"]] = {
+    # An incident known by its id before its report keeps its figures (counted in the bilan sums),
+    # its state and its sources.
+    known = p["incidents"].get(e["incident_id"], {})
+    p["incidents"][e["incident_id"]] = incident = {
         "incident_id": e["incident_id"],
         **{name: e.get(name) for name in _INCIDENT_FIELDS},
-        "sources": list(e.get("sources", [])),
+        "sources": list(known.get("sources", [])),
         "external_ids": list(e.get("external_ids", [])),
         "warnings": list(e.get("warnings", [])),
-        "state": "open",
+        "state": known.get("state", "open"),
         "reported": fact,
         "updated": fact,
-        "bilan": {},
+        "bilan": known.get("bilan", {}),
+        **{name: known[name] for name in ("merged_into", "closed") if name in known},
     }
+    incident["sources"] += [s for s in e.get("sources", []) if s not in incident["sources"]]
 
 
 def _incident(p: Picture, e: Event, fact: dict[str, Any]) -> dict[str, Any]:
@@ -137,10 +158,16 @@ def _incident(p: Picture, e: Event, fact: dict[str, Any]) -> dict[str, Any]:
     found = incidents.get(e["incident_id"])
     if found is None:
         found = incidents[e["incident_id"]] = {
-            "incident_id": e["incident_id"], **dict.fromkeys(_INCIDENT_FIELDS),
-            "sources": [], "external_ids": [], "warnings": [], "state": "open",
-            "reported": None, "updated": fact, "bilan": {},
-        }  # fmt: skip
+            "incident_id": e["incident_id"],
+            **dict.fromkeys(_INCIDENT_FIELDS),
+            "sources": [],
+            "external_ids": [],
+            "warnings": [],
+            "state": "open",
+            "reported": None,
+            "updated": fact,
+            "bilan": {},
+        }
     return found
 
 
@@ -187,6 +214,8 @@ def _bilan_assessed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         if value is None:
             continue
         target[name] = _stamped(fact, value=value, source_of_figures=source)
+        if incident_id and p["incidents"][incident_id]["state"] == "merged":
+            continue  # a merged duplicate's figures are the kept incident's: not counted twice
         if incident_id:
             _count_part(p, name, incident_id, value, fact)
         else:
@@ -275,9 +304,13 @@ def _vigipirate(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 def _vigilance(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     p["vigilance"][e["phenomenon"]] = _stamped(
-        fact, colour=e["colour"], departement=e["departement"], valid_from=e["valid_from"],
-        valid_until=e.get("valid_until"), bulletin_ref=e.get("bulletin_ref"),
-    )  # fmt: skip
+        fact,
+        colour=e["colour"],
+        departement=e["departement"],
+        valid_from=e["valid_from"],
+        valid_until=e.get("valid_until"),
+        bulletin_ref=e.get("bulletin_ref"),
+    )
 
 
 # -- resources -----------------------------------------------------------------------------------
@@ -289,11 +322,14 @@ def _resource(state: str) -> Handler:
         resource = resources.setdefault(e["resource_id"], {"resource_id": e["resource_id"]})
         _tally(p, resource, -1)
         resource.update(
-            service=e["service"], units=e["units"], personnel=e["personnel"],
+            service=e["service"],
+            units=e["units"],
+            personnel=e["personnel"],
             incident_id=e.get("incident_id") or resource.get("incident_id"),
             description=e.get("description") or resource.get("description"),
-            mission=e.get("mission") or resource.get("mission"), state=state,
-        )  # fmt: skip
+            mission=e.get("mission") or resource.get("mission"),
+            state=state,
+        )
         resource[state] = fact
         _tally(p, resource, +1)
 
@@ -319,11 +355,19 @@ def _entry(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     journal = p["main_courante"]
     journal["count"] += 1
     entry = _stamped(
-        fact, number=journal["count"], entry_id=e["entry_id"], direction=e["direction"],
-        sender=e["sender"], recipient=e.get("recipient"), medium=e["medium"],
-        priority=e["priority"], text=e["text"], follow_up_owner=e.get("follow_up_owner"),
-        follow_up_due=e.get("follow_up_due"), corrects_entry_id=e.get("corrects_entry_id"),
-    )  # fmt: skip
+        fact,
+        number=journal["count"],
+        entry_id=e["entry_id"],
+        direction=e["direction"],
+        sender=e["sender"],
+        recipient=e.get("recipient"),
+        medium=e["medium"],
+        priority=e["priority"],
+        text=e["text"],
+        follow_up_owner=e.get("follow_up_owner"),
+        follow_up_due=e.get("follow_up_due"),
+        corrects_entry_id=e.get("corrects_entry_id"),
+    )
     latest: list[dict[str, Any]] = journal["latest"]
     latest.append(entry)
     if len(latest) > LATEST_ENTRIES:
@@ -332,16 +376,25 @@ def _entry(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 def _decision(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     p["decisions"][e["decision_id"]] = _stamped(
-        fact, decision_id=e["decision_id"], text=e["text"], taken_by=e["taken_by"],
-        rationale=e.get("rationale"), incident_ids=e.get("incident_ids", []),
-    )  # fmt: skip
+        fact,
+        decision_id=e["decision_id"],
+        text=e["text"],
+        taken_by=e["taken_by"],
+        rationale=e.get("rationale"),
+        incident_ids=e.get("incident_ids", []),
+    )
 
 
 def _task_assigned(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     p["tasks"][e["task_id"]] = _stamped(
-        fact, task_id=e["task_id"], title=e["title"], assignee=e["assignee"],
-        due_at=e.get("due_at"), decision_id=e.get("decision_id"), state="open",
-    )  # fmt: skip
+        fact,
+        task_id=e["task_id"],
+        title=e["title"],
+        assignee=e["assignee"],
+        due_at=e.get("due_at"),
+        decision_id=e.get("decision_id"),
+        state="open",
+    )
 
 
 def _task_completed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
@@ -356,10 +409,15 @@ def _task_completed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 def _alert(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     p["alerts"][e["alert_id"]] = _stamped(
-        fact, alert_id=e["alert_id"], channel=e["channel"], headline=e["headline"],
-        severity=e["severity"], instructions=e["instructions"],
-        issuing_authority=e["issuing_authority"], validated_by=e["validated_by"],
-    )  # fmt: skip
+        fact,
+        alert_id=e["alert_id"],
+        channel=e["channel"],
+        headline=e["headline"],
+        severity=e["severity"],
+        instructions=e["instructions"],
+        issuing_authority=e["issuing_authority"],
+        validated_by=e["validated_by"],
+    )
 
 
 def _press_release(p: Picture, e: Event, fact: dict[str, Any]) -> None:
@@ -372,10 +430,14 @@ def _sitrep(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     current = p["sitrep"]
     if current is None or e["number"] >= current["number"]:
         p["sitrep"] = _stamped(
-            fact, number=e["number"], as_of_position=e["as_of_position"], summary=e["summary"],
-            outlook=e.get("outlook"), next_report_at=e.get("next_report_at"),
+            fact,
+            number=e["number"],
+            as_of_position=e["as_of_position"],
+            summary=e["summary"],
+            outlook=e.get("outlook"),
+            next_report_at=e.get("next_report_at"),
             validated_by=e["validated_by"],
-        )  # fmt: skip
+        )
 
 
 def _rejected(p: Picture, _e: Event, _fact: dict[str, Any]) -> None:

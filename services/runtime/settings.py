@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     eventlog_max_deliver: int = Field(
         default=5, ge=1, description="Deliveries of an undecodable message before dead-lettering."
     )
+    picture_host: str = Field(default="127.0.0.1", description="Address of the picture's HTTP.")
+    picture_port: int = Field(
+        default=8040, ge=0, le=65535, description="Port of the picture's HTTP; 0 picks a free one."
+    )
+    picture_snapshot_every: int = Field(
+        default=5000, ge=0, description="Events of a crisis between two picture snapshots."
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="`auto`: readable on a terminal, JSON otherwise."

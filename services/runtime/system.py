@@ -93,6 +93,7 @@ class CrisisSystem:
                 embedded=self.embedded is not None,
                 started_at=datetime.now(UTC),
                 services=[s.name for s in self.services],
+                http={s.name: url for s in self.services if (url := getattr(s, "url", ""))},
             ),
         )
         stack.callback(remove_run_info, self.settings.run_file, os.getpid())

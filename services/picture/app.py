@@ -1,0 +1,141 @@
+"""The picture service: live pictures from the stream, served over HTTP with Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from typing import Any
+
+import orjson
+import structlog
+import uvicorn
+from faststream import Context
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker
+from faststream.nats.message import NatsMessage
+from nats.aio.msg import Msg
+
+from schemas import subjects
+from services.eventlog.store import EventStore
+from services.picture.http import build_api
+from services.picture.live import LivePictures
+from services.picture.snapshots import SnapshotStore, wire_event
+from services.runtime.database import make_engine
+from services.runtime.settings import Settings
+from services.runtime.topology import CRISIS_STREAM
+
+log = structlog.get_logger(__name__)
+
+
+async def _body_as_it_is(message: StreamMessage[Msg]) -> Any:
+    return message.body
+
+
+def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
+    """Follow every live event from `start` with an ordered consumer and fold it."""
+
+    # An ordered consumer: pushed in stream order with no acks to wait for, which keeps the
+    # delay to live clients short. Nothing is lost by not acking: the picture resumes from its
+    # snapshots and the stream, and a fold that fails is logged and left to the next rebuild.
+    @broker.subscriber(
+        subjects.LIVE_ALL,
+        stream=JStream(CRISIS_STREAM, declare=False),
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        config=ConsumerConfig(opt_start_seq=start),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_body_as_it_is,
+        title="picture",
+        description="Folds every live event into its crisis' picture.",
+    )
+    async def on_event(message: NatsMessage = Context("message")) -> None:
+        raw: Msg = message.raw_message
+        meta = raw.metadata
+        recorded_at = meta.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        try:
+            event = wire_event(raw.data)
+        except (orjson.JSONDecodeError, KeyError):
+            log.warning("picture.undecodable", position=meta.sequence.stream)
+            return
+        await live.apply(event, meta.sequence.stream, recorded_at)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside a process that already handles Ctrl-C and SIGTERM (`crisis up`)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class PictureService:
+    """The picture as `crisis up` runs it: a consumer, the live pictures and an HTTP server."""
+
+    name = "picture"
+
+    def __init__(self, settings: Settings, store: EventStore | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.live: LivePictures | None = None
+        self.broker: NatsBroker | None = None
+        self.server: _EmbeddedServer | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self.url = ""
+        self.started_from = 0
+
+    async def start(self, nats_url: str) -> None:
+        """Resume from the snapshots, follow the stream, and serve HTTP."""
+        self.store = self.store or EventStore(make_engine(self.settings.database_url))
+        snapshots = SnapshotStore(self.store.engine)
+        self.live = LivePictures(snapshots, snapshot_every=self.settings.picture_snapshot_every)
+        start = self.started_from = await self.live.resume(self.store)
+        self.broker = NatsBroker(
+            nats_url,
+            name="crisis-picture",
+            max_reconnect_attempts=-1,
+            logger=logging.getLogger("faststream.picture"),
+            log_level=logging.DEBUG,
+        )
+        register(self.broker, self.live, start)
+        await self.broker.start()
+        await self._serve(build_api(self.live, self.store, snapshots))
+
+    async def _serve(self, api: Any) -> None:
+        config = uvicorn.Config(
+            api,
+            host=self.settings.picture_host,
+            port=self.settings.picture_port,
+            log_level="warning",
+            lifespan="off",
+        )
+        self.server = _EmbeddedServer(config)
+        self._serving = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._serving.done():
+                await self._serving
+                raise RuntimeError(
+                    f"the picture's HTTP server did not start on "
+                    f"{self.settings.picture_host}:{self.settings.picture_port}"
+                )
+            await asyncio.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://{self.settings.picture_host}:{port}"
+        log.info("picture.serving", url=self.url)
+
+    async def stop(self) -> None:
+        """Stop serving and following, snapshot what changed, close."""
+        if self.live is not None:
+            self.live.close()
+        if self.server is not None and self._serving is not None:
+            self.server.should_exit = True
+            await self._serving
+        if self.broker is not None:
+            await self.broker.stop()
+        if self.live is not None:
+            await self.live.checkpoint()
+        if self.store is not None:
+            await self.store.close()

@@ -1,0 +1,165 @@
+"""The live pictures: folded as events arrive, snapshotted on the way, pushed to live clients."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from services.eventlog.store import EventStore
+from services.picture.fold import Event, Picture
+from services.picture.snapshots import SnapshotStore
+from services.picture.views import Pictures, fold_any
+
+log = structlog.get_logger(__name__)
+
+# Which part of the picture each event type changes: (section, field of the event naming the key).
+TOUCHES: dict[str, tuple[str, str | None]] = {
+    "crisis.opened": ("crisis", None),
+    "crisis.closed": ("crisis", None),
+    "cod.convened": ("cod", None),
+    "cod.stood_down": ("cod", None),
+    "incident.reported": ("incidents", "incident_id"),
+    "incident.updated": ("incidents", "incident_id"),
+    "incident.merged": ("incidents", "incident_id"),
+    "incident.closed": ("incidents", "incident_id"),
+    "bilan.assessed": ("bilan", None),
+    "plan.activation_proposed": ("plans", "plan_code"),
+    "plan.activated": ("plans", "plan_code"),
+    "plan.deactivated": ("plans", "plan_code"),
+    "vigipirate.posture_changed": ("vigipirate", None),
+    "vigilance.changed": ("vigilance", "phenomenon"),
+    "resource.requested": ("resources", "resource_id"),
+    "resource.engaged": ("resources", "resource_id"),
+    "resource.released": ("resources", "resource_id"),
+    "maincourante.entry_recorded": ("main_courante", None),
+    "decision.taken": ("decisions", "decision_id"),
+    "task.assigned": ("tasks", "task_id"),
+    "task.completed": ("tasks", "task_id"),
+    "comms.public_alert_issued": ("alerts", "alert_id"),
+    "comms.press_release_published": ("press_releases", "release_id"),
+    "sitrep.issued": ("sitrep", None),
+    "input.rejected": ("rejected_inputs", None),
+}
+_HEADER = ("crisis_id", "name", "kind", "departement", "nature", "state", "exercise", "opened")
+
+
+def change_of(picture: Picture, event: Event) -> dict[str, Any]:
+    """What a live client is sent for one folded event: the part of the picture it changed."""
+    section, key_field = TOUCHES.get(event["type"], ("crisis", None))
+    key = event.get(key_field) if key_field else None
+    if section == "crisis":
+        value: Any = {name: picture[name] for name in _HEADER}
+    elif section == "main_courante":
+        value = picture["main_courante"]["latest"][-1]
+    elif key is not None:
+        value = picture[section].get(key)
+    else:
+        value = picture[section]
+    if section == "resources":
+        value = {"resource": value, "engaged_by_service": picture["engaged_by_service"]}
+    return {
+        "crisis_id": picture["crisis_id"],
+        "position": picture["position"],
+        "recorded_at": picture["recorded_at"],
+        "occurred_at": event["occurred_at"],
+        "type": event["type"],
+        "event_id": event["event_id"],
+        "exercise": picture["exercise"],
+        "section": section,
+        "key": key,
+        "value": value,
+    }
+
+
+@dataclass
+class LivePictures:
+    """Every crisis' picture, kept up to date from the stream."""
+
+    snapshots: SnapshotStore
+    snapshot_every: int = 5000
+    recent_ids: int = 100_000
+    pictures: Pictures = field(default_factory=dict)
+    _recent: set[str] = field(default_factory=set)
+    _recent_order: deque[str] = field(default_factory=deque)
+    _listeners: list[tuple[str | None, asyncio.Queue[dict[str, Any] | None]]] = field(
+        default_factory=list
+    )
+    _dirty: set[str] = field(default_factory=set)
+
+    async def resume(self, store: EventStore) -> int:
+        """Load each crisis' last snapshot; return the stream position to resume from."""
+        crises = await store.crises()
+        for crisis in crises:
+            snapshot = await self.snapshots.latest(crisis.crisis_id)
+            if snapshot is not None:
+                self.pictures[crisis.crisis_id] = snapshot
+        known = [self.pictures.get(c.crisis_id, {"position": 0})["position"] for c in crises]
+        start = min(known, default=0) + 1
+        log.info("picture.resumed", crises=len(crises), snapshots=len(self.pictures), start=start)
+        return start
+
+    async def apply(self, event: Event, position: int, recorded_at: str) -> dict[str, Any] | None:
+        """Fold one event from the stream; the change to push, or None if nothing changed."""
+        event_id: str = event["event_id"]
+        picture = self.pictures.get(event["crisis_id"])
+        if picture is not None and position <= picture["position"]:
+            return None
+        if event_id in self._recent:
+            # The same event published again after JetStream's duplicate window: the log keeps
+            # it once, and so does the picture.
+            return None
+        self._remember(event_id)
+        picture = fold_any(self.pictures, event, position, recorded_at)
+        change = change_of(picture, event)
+        self._dirty.add(picture["crisis_id"])
+        for crisis_id, queue in list(self._listeners):
+            if crisis_id in (None, picture["crisis_id"]):
+                try:
+                    queue.put_nowait(change)
+                except asyncio.QueueFull:
+                    # A client that stopped reading is dropped, never waited for: it reconnects.
+                    log.warning("picture.listener_dropped", crisis_id=crisis_id)
+                    self.forget(queue)
+        if self.snapshot_every and picture["events"] % self.snapshot_every == 0:
+            await self.snapshots.save(picture)
+            self._dirty.discard(picture["crisis_id"])
+        return change
+
+    def _remember(self, event_id: str) -> None:
+        self._recent.add(event_id)
+        self._recent_order.append(event_id)
+        if len(self._recent_order) > self.recent_ids:
+            self._recent.discard(self._recent_order.popleft())
+
+    async def checkpoint(self) -> None:
+        """Snapshot every picture changed since its last snapshot (at shutdown)."""
+        for crisis_id in sorted(self._dirty):
+            await self.snapshots.save(self.pictures[crisis_id])
+        self._dirty.clear()
+
+    def listen(self, crisis_id: str | None) -> asyncio.Queue[dict[str, Any] | None]:
+        """A queue receiving every change (of one crisis, or of all); None means: stream ends."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=10_000)
+        self._listeners.append((crisis_id, queue))
+        return queue
+
+    def close(self) -> None:
+        """End every live stream (at shutdown): each listener gets its end marker."""
+        for _, queue in self._listeners:
+            try:
+                queue.put_nowait(None)
+            except asyncio.QueueFull:
+                continue
+        self._listeners = []
+
+    def listening(self, queue: asyncio.Queue[dict[str, Any] | None]) -> bool:
+        """Whether `queue` still receives changes."""
+        return any(q is queue for _, q in self._listeners)
+
+    def forget(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """Stop sending changes to `queue`."""
+        self._listeners = [(c, q) for c, q in self._listeners if q is not queue]
