@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -64,6 +65,10 @@ def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
         await live.apply(event, meta.sequence.stream, recorded_at)
 
 
+class PictureServerError(RuntimeError):
+    """The picture's HTTP server did not start."""
+
+
 class _EmbeddedServer(uvicorn.Server):
     """uvicorn inside a process that already handles Ctrl-C and SIGTERM (`crisis up`)."""
 
@@ -101,29 +106,35 @@ class PictureService:
             log_level=logging.DEBUG,
         )
         register(self.broker, self.live, start)
-        await self.broker.start()
-        await self._serve(build_api(self.live, self.store, snapshots))
+        try:
+            await self.broker.start()
+            await self._serve(build_api(self.live, self.store, snapshots))
+        except BaseException:
+            await self.stop()
+            raise
 
     async def _serve(self, api: Any) -> None:
-        config = uvicorn.Config(
-            api,
-            host=self.settings.picture_host,
-            port=self.settings.picture_port,
-            log_level="warning",
-            lifespan="off",
-        )
+        host, port = self.settings.picture_host, self.settings.picture_port
+        # Bound here, not by uvicorn: uvicorn exits the whole process when it cannot bind.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise PictureServerError(
+                f"the picture's HTTP server cannot listen on {host}:{port} ({exc.strerror}): "
+                "set CRISIS_PICTURE_PORT to another port, or 0 for any free one"
+            ) from None
+        config = uvicorn.Config(api, log_level="warning", lifespan="off")
         self.server = _EmbeddedServer(config)
-        self._serving = asyncio.create_task(self.server.serve())
+        self._serving = asyncio.create_task(self.server.serve(sockets=[sock]))
         while not self.server.started:
             if self._serving.done():
                 await self._serving
-                raise RuntimeError(
-                    f"the picture's HTTP server did not start on "
-                    f"{self.settings.picture_host}:{self.settings.picture_port}"
-                )
+                raise PictureServerError("the picture's HTTP server stopped at start")
             await asyncio.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://{self.settings.picture_host}:{port}"
+        self.url = f"http://{host}:{sock.getsockname()[1]}"
         log.info("picture.serving", url=self.url)
 
     async def stop(self) -> None:
@@ -135,6 +146,7 @@ class PictureService:
             await self._serving
         if self.broker is not None:
             await self.broker.stop()
+            self.broker = None
         if self.live is not None:
             await self.live.checkpoint()
         if self.store is not None:

@@ -26,6 +26,7 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRISIS_")}
     env["CRISIS_LOG_FORMAT"] = "json"
     env["COLUMNS"] = "250"
+    env["CRISIS_PICTURE_PORT"] = "0"
     return env
 
 
