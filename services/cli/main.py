@@ -19,10 +19,12 @@ from schemas.export import export_schemas
 from schemas.registry import DecodeError
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.log_commands import db_app, log_app
+from services.cli.picture_commands import picture_app
 from services.demo.feed import feed
 from services.demo.scenario import tempete_alex
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
+from services.picture.app import PictureServerError, PictureService
 from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.embedded import EmbeddedServerError
@@ -42,6 +44,7 @@ schemas_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
 infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(log_app, name="log")
+app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(infra_app, name="infra")
 
@@ -69,6 +72,7 @@ def _url(settings: Settings) -> str:
 
 SERVICES: dict[str, Callable[[Settings], Service]] = {
     "eventlog": EventLogService,
+    "picture": PictureService,
 }
 
 
@@ -121,6 +125,10 @@ def _describe(system: CrisisSystem) -> Table:
         table.add_row("server log", str(system.embedded.log_file.resolve()))
     table.add_row("streams", ", ".join(s.name or "" for s in topology(system.settings).streams))
     table.add_row("services", ", ".join(s.name for s in system.services) or "(none yet)")
+    for service in system.services:
+        url = getattr(service, "url", "")
+        if url:
+            table.add_row(f"{service.name} HTTP", f"{url}  (API docs: {url}/docs)")
     table.add_row("run file", str(system.settings.run_file.resolve()))
     return table
 
@@ -132,7 +140,7 @@ def up() -> None:
 
     try:
         asyncio.run(_run_system(settings, _services(settings)))
-    except EmbeddedServerError as exc:
+    except (EmbeddedServerError, PictureServerError) as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
 

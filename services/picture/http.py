@@ -15,7 +15,7 @@ from services.eventlog.store import EventStore
 from services.picture.fold import Picture
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, picture_at
-from services.picture.views import diff, view
+from services.picture.views import comparable, diff, view
 
 HEARTBEAT_S = 15.0
 
@@ -123,7 +123,7 @@ def build_api(live: LivePictures, store: EventStore, snapshots: SnapshotStore) -
                 raise HTTPException(404, "no situation report yet at that point")
             from_ = after["sitrep"]["recorded_at"]
         before, _ = await picture_then(crisis_id, *_point(from_))
-        changes = diff(_comparable(before), _comparable(after))
+        changes = diff(comparable(before), comparable(after))
         return {
             "from": {"position": before["position"], "recorded_at": before["recorded_at"]},
             "to": {"position": after["position"], "recorded_at": after["recorded_at"]},
@@ -152,10 +152,6 @@ def _point(value: str | None) -> tuple[int | None, datetime | None]:
     except ValueError:
         raise HTTPException(422, f"{value!r} is neither a position nor an ISO instant") from None
     return None, _aware(instant, value)
-
-
-def _comparable(picture: Picture) -> Picture:
-    return {k: v for k, v in picture.items() if k not in ("bilan_sums",)}
 
 
 async def _sse(live: LivePictures, crisis_id: str | None, request: Request) -> AsyncIterator[bytes]:

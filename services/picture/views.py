@@ -51,6 +51,24 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
     return shown
 
 
+def comparable(picture: Picture) -> dict[str, Any]:
+    """The view of a picture without what depends on the instant it is shown at: for diffs.
+
+    Overdue flags (of tasks and of main-courante follow-ups) and their count change with the
+    clock, not with the log, so they would make two views of one position differ.
+    """
+    shown = view(picture, picture["recorded_at"] or "1970-01-01T00:00:00+00:00")
+    del shown["shown_at"], shown["overdue_tasks"]
+    shown["tasks"] = {key: _without_overdue(task) for key, task in shown["tasks"].items()}
+    journal = shown["main_courante"]
+    shown["main_courante"] = {**journal, "latest": [_without_overdue(e) for e in journal["latest"]]}
+    return shown
+
+
+def _without_overdue(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != "overdue"}
+
+
 def _overdue(due: str | None, at: str, *, still_open: bool = True) -> bool:
     # Instants may carry different offsets (+02:00 from an operator, Z from the stream).
     if not due or not still_open:
