@@ -197,6 +197,11 @@ def test_up_records_every_published_event_in_the_event_log(tmp_path: Path) -> No
     assert [json.loads(line)["event_id"] for line in lines] == [str(e.event_id) for e in events]
     assert [json.loads(line)["position"] for line in lines] == [1, 2, 3]
     assert (tmp_path / "var" / "crisis.db").exists()
+    # Committed comes before acknowledged: the lag reaches 0 once the acks are in.
+    caught_up = "0 (0 not delivered, 0 awaiting ack)"
     status = _crisis(tmp_path, "log", "status")
+    while caught_up not in status.stdout and time.monotonic() < deadline:
+        time.sleep(0.3)
+        status = _crisis(tmp_path, "log", "status")
     assert status.returncode == 0, status.stderr
-    assert "0 (0 not delivered, 0 awaiting ack)" in status.stdout
+    assert caught_up in status.stdout
