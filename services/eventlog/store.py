@@ -286,8 +286,16 @@ class EventStore:
             after = rows[-1][0]
 
     async def position_at(self, instant: datetime) -> int:
-        """The last position recorded at or before `instant` (0 if none): stream time only grows."""
-        query = select(func.max(events.c.position)).where(events.c.recorded_at <= instant)
+        """The last position recorded at or before `instant` (0 if none): stream time only grows.
+
+        An index seek on (recorded_at, position), not max(position) over every earlier row.
+        """
+        query = (
+            select(events.c.position)
+            .where(events.c.recorded_at <= instant)
+            .order_by(events.c.recorded_at.desc(), events.c.position.desc())
+            .limit(1)
+        )
         async with self.engine.connect() as conn:
             return int(await conn.scalar(query) or 0)
 

@@ -85,7 +85,7 @@ events = Table(
     UniqueConstraint("crisis_id", "crisis_seq"),
     UniqueConstraint("crisis_id", "mc_number"),
     Index(None, "crisis_id", "position"),
-    Index(None, "recorded_at"),
+    Index(None, "recorded_at", "position"),
 )
 
 # The head of each crisis' chain, kept in the same transaction as the events it sums up.

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("crisis_id", "mc_number", name="uq_events_crisis_id_mc_number"),
     )
     op.create_index("ix_events_crisis_id_position", "events", ["crisis_id", "position"])
-    op.create_index("ix_events_recorded_at", "events", ["recorded_at"])
+    op.create_index("ix_events_recorded_at_position", "events", ["recorded_at", "position"])
     op.create_table(
         "chain_heads",
         sa.Column("crisis_id", sa.String(64), nullable=False),
