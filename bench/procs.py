@@ -29,7 +29,7 @@ class BenchError(RuntimeError):
     """A benchmark could not be run to the end."""
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: have Linux stop it if the bench process dies without cleaning up."""
     if sys.platform == "linux":
         pr_set_pdeathsig = 1
@@ -132,7 +132,7 @@ class Publisher:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,
                 # Only a prctl call runs between fork and exec: no lock can be left held.
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         try:
             yield cls(process, log)
@@ -174,34 +174,52 @@ def crisis_command() -> Path:
 
 
 @asynccontextmanager
-async def recorder(nats_url: str, db_url: str, var_dir: Path) -> AsyncIterator[Process]:
-    """`crisis service eventlog` as its own process; stopped (SIGTERM) on exit."""
-    env = {
+async def service(
+    name: str,
+    nats_url: str,
+    db_url: str,
+    var_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> AsyncIterator[Process]:
+    """`crisis service <name>` as its own process; stopped (SIGTERM) on exit."""
+    environment = {
         **os.environ,
         "CRISIS_NATS_URL": nats_url,
         "CRISIS_DB_URL": db_url,
         "CRISIS_VAR_DIR": str(var_dir),
         "CRISIS_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
-    log = var_dir / RECORDER_LOG
+    log = log or var_dir / f"{name}.log"
     with log.open("wb") as out:
         # Run from the temporary folder, so that no `.env` of the work tree changes its settings.
         process = await asyncio.create_subprocess_exec(
             str(crisis_command()),
             "service",
-            "eventlog",
+            name,
             cwd=var_dir,
-            env=env,
+            env=environment,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
             # Only a prctl call runs between fork and exec: no lock can be left held.
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     try:
         yield process
     finally:
         await stop(process)
+
+
+@asynccontextmanager
+async def recorder(nats_url: str, db_url: str, var_dir: Path) -> AsyncIterator[Process]:
+    """`crisis service eventlog` as its own process; stopped (SIGTERM) on exit."""
+    async with service(
+        "eventlog", nats_url, db_url, var_dir, log=var_dir / RECORDER_LOG
+    ) as process:
+        yield process
 
 
 async def wait_consuming(

@@ -31,8 +31,14 @@ class Row:
     seconds: float
     notes: str = ""
     failed: bool = False
-    # Which target of results.md the row is judged against: "recorded", "read" or none.
+    # Which target of results.md the row is judged against: "recorded", "read", "rebuild",
+    # "as_of", "live" or none.
     target: str = ""
+    # What the picture targets judge besides the rate: latencies, peak memory, a ratio.
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    peak_mib: float | None = None
+    ratio: float | None = None
 
     @property
     def rate(self) -> float:
@@ -89,9 +95,18 @@ class Reporter:
         if row.failed:
             self.say(f"  [red]✗[/] {row.benchmark} ({row.backend}): {row.notes}")
             return
+        extra = [
+            f"{name} [bold]{value:,.1f}[/] ms"
+            for name, value in (("p50", row.p50_ms), ("p99", row.p99_ms))
+            if value is not None
+        ]
+        if row.ratio is not None:
+            extra.append(f"{row.ratio:.2f}x the baseline")
+        if row.peak_mib is not None:
+            extra.append(f"peak RSS {row.peak_mib:,.0f} MiB")
         self.say(
             f"  [green]✓[/] {row.benchmark} ({row.backend}): [bold]{row.rate:,.0f}[/] events/s "
-            f"({row.events:,} in {row.seconds:.2f} s)"
+            f"({row.events:,} in {row.seconds:.2f} s)" + "".join(f"; {e}" for e in extra)
         )
 
 
@@ -141,12 +156,14 @@ def write_results(
     rows: Sequence[Row],
     targets: Sequence[str],
     remarks: Sequence[str],
+    ran: str = "all",
 ) -> None:
     """Overwrite `path` with this run: when, where, with what, and the numbers."""
     lines = [
         "# crisis-cell benchmarks",
         "",
         f"Run on {started}, {total_seconds:.0f} s in all (`make bench`; overwritten by each run).",
+        f"Benchmarks run: {ran}.",
         "",
         *_items("Machine", machine),
         *_items("Parameters", parameters),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -317,16 +319,33 @@ class EventStore:
         if until_recorded is not None:
             until = min(until, await self.position_at(until_recorded))
         statement = bulk.payload_statement(self.engine.dialect, with_crisis=crisis_id is not None)
+
+        def values(start: int) -> dict[str, Any]:
+            return {"after": start, "until": until, "crisis": crisis_id, "chunk": chunk}
+
+        if after >= until:
+            return
         async with self.engine.connect() as conn:
-            while after < until:
-                values = {"after": after, "until": until, "crisis": crisis_id, "chunk": chunk}
-                rows = await bulk.fetch(conn, statement, values)
-                if not rows:
-                    return
-                yield [(row[0], row[1]) for row in rows]
-                if len(rows) < chunk:
-                    return
-                after = rows[-1][0]
+            # Read ahead: the next chunk is fetched (in the driver's thread) while the caller
+            # works on this one.
+            pending = asyncio.ensure_future(bulk.fetch(conn, statement, values(after)))
+            try:
+                while True:
+                    rows = await pending
+                    if not rows:
+                        return
+                    last = rows[-1][0]
+                    more = len(rows) == chunk and last < until
+                    if more:
+                        pending = asyncio.ensure_future(bulk.fetch(conn, statement, values(last)))
+                    yield [(row[0], row[1]) for row in rows]
+                    if not more:
+                        return
+            finally:
+                if not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pending
 
     async def read_chain(self, crisis_id: str, *, chunk: int = 2000) -> AsyncIterator[LogRecord]:
         """One crisis' records in chain order (crisis_seq), for verification."""

@@ -18,6 +18,7 @@ from services.picture.snapshots import SnapshotStore, picture_at
 from services.picture.views import comparable, diff, view
 
 HEARTBEAT_S = 15.0
+SSE_BATCH = 500
 
 
 class JSON(Response):
@@ -152,6 +153,11 @@ def _point(value: str | None) -> tuple[int | None, datetime | None]:
     except ValueError:
         raise HTTPException(422, f"{value!r} is neither a position nor an ISO instant") from None
     return None, _aware(instant, value)
+
+
+def _sse_message(change: dict[str, Any]) -> bytes:
+    data = orjson.dumps(change)
+    return b"event: change\nid: %d\ndata: %s\n\n" % (change["position"], data)
 
 
 async def _sse(live: LivePictures, crisis_id: str | None, request: Request) -> AsyncIterator[bytes]:

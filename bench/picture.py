@@ -1,0 +1,536 @@
+"""The operational picture: rebuild of a long crisis, latency as of any instant, live delay.
+
+1. A log holding one crisis of BENCH_PICTURE_EVENTS events (default 1,000,000; `long_crisis.py`)
+   is filled the recorder's way (decode_delivery + chain, then `EventStore.append`), chunk by
+   chunk. Then, each in a fresh process (`picture_probe.py`) so that its peak memory is its own:
+   the decode-only baseline (`read_payloads` + `orjson.loads`), the full rebuild (`picture_at`
+   with no snapshot), and a snapshotting pass (`picture_at(snapshot_every=5000)`).
+2. With those snapshots, `picture_at(as_of=…)` for random instants and `picture_at(position=…)`
+   for random positions: p50 and p99 latency.
+3. `crisis service picture` as its own process on a fresh nats-server and SQLite; this process
+   follows `GET /crises/{id}/events` (SSE) while it publishes events at a steady rate with
+   `publish_event`: delay from each publish to its `data:` line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from nats.js import JetStreamContext
+
+from bench import long_crisis
+from bench.clock import now
+from bench.procs import (
+    ROOT,
+    BenchError,
+    Process,
+    cpu_per_event,
+    cpu_seconds,
+    die_with_parent,
+    peak_rss_kib,
+    service,
+    stop,
+    tail,
+)
+from bench.report import Reporter, Row, Update, failure
+from schemas.envelope import Envelope
+from services.eventlog.schema import upgrade
+from services.eventlog.store import EventStore
+from services.runtime.bus import connect
+from services.runtime.database import make_engine
+from services.runtime.embedded import EmbeddedNatsServer, free_port
+from services.runtime.publish import publish_event
+from services.runtime.settings import load_settings
+from services.runtime.topology import topology
+
+EVENTS = 1_000_000
+LEAST_EVENTS = 10_000
+CHUNK = 10_000
+SNAPSHOT_EVERY = 5000
+SAMPLES = 200
+SEED = 20201002
+CRISIS = "bench-picture"
+LIVE_CRISIS = "bench-picture-live"
+LIVE_EVENTS = 10_000
+LIVE_RATE = 1000
+LIVE_GRACE_S = 15.0
+
+TARGET_REBUILD_S = 2.0
+TARGET_REBUILD_RATIO = 2.0
+TARGET_AS_OF_P99_MS = 200.0
+TARGET_PEAK_MB = 500.0
+TARGET_LIVE_P99_MS = 50.0
+
+FILL = "picture: fill the log (generate, decode_delivery + chain, append)"
+DECODE = "picture: decode-only baseline (read_payloads + orjson.loads)"
+REBUILD = "picture: full rebuild (picture_at, no snapshot)"
+SNAPSHOTTING = f"picture: snapshotting pass (picture_at, snapshot_every={SNAPSHOT_EVERY:,})"
+AS_OF = "picture: picture_at(as_of=random instant)"
+AT_POSITION = "picture: picture_at(position=random position)"
+LIVE = f"picture: publish_event → SSE client ({LIVE_RATE:,} events/s)"
+BACKEND = "SQLite"
+
+
+def event_count() -> int:
+    """BENCH_PICTURE_EVENTS, or the default."""
+    given = os.environ.get("BENCH_PICTURE_EVENTS", "").replace("_", "").replace(",", "").strip()
+    if not given:
+        return EVENTS
+    count = int(given)
+    if count < LEAST_EVENTS:
+        raise SystemExit(f"BENCH_PICTURE_EVENTS must be at least {LEAST_EVENTS}")
+    return count
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with `fraction` of the values at or below."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+def _mib(kib: float | None) -> float | None:
+    return None if kib is None else kib / 1024
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB"
+
+
+# -- 1. fill, then each measurement in a fresh process ----------------------------------------
+
+
+async def _fill(store: EventStore, count: int, update: Update) -> dict[str, Any]:
+    """Fill the log with the crisis, CHUNK events at a time; what the crisis holds.
+
+    A worker process generates, decodes and chains the next chunk while this one appends the
+    last: never more than a few chunks in memory, and both cores at work.
+    """
+    loop = asyncio.get_running_loop()
+    chunks = [(first, min(first + CHUNK - 1, count)) for first in range(1, count + 1, CHUNK)]
+    with ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=long_crisis.start_worker,
+        initargs=(CRISIS, count, SEED),
+    ) as pool:
+        ahead = loop.run_in_executor(pool, long_crisis.worker_records, *chunks[0])
+        for index, (_, last) in enumerate(chunks):
+            records = await ahead
+            if index + 1 < len(chunks):
+                ahead = loop.run_in_executor(pool, long_crisis.worker_records, *chunks[index + 1])
+            await store.append(records)
+            del records
+            update(last)
+        counters = await loop.run_in_executor(pool, long_crisis.worker_counters)
+    # A live log is analyzed by autovacuum as it grows; a log filled in one go is not yet.
+    await store.analyze()
+    return counters
+
+
+async def _probe(args: Sequence[str], log: Path, *, timeout: float) -> dict[str, Any]:
+    """Run `python -m bench.picture_probe ARGS` and return what it printed."""
+    with log.open("ab") as err:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.picture_probe",
+            *args,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+            # Only a prctl call runs between fork and exec: no lock can be left held.
+            preexec_fn=die_with_parent,
+        )
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), timeout)
+    finally:
+        await stop(process)
+    lines = out.decode().strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise BenchError(f"picture probe {args[0]} exited ({process.returncode}):\n{tail(log)}")
+    result: dict[str, Any] = orjson.loads(lines[-1])
+    if result.get("held") is not None and "events" in result and result["events"] != result["held"]:
+        raise BenchError(f"{args[0]} went over {result['events']:,} of {result['held']:,} events")
+    return result
+
+
+def _memory(result: dict[str, Any]) -> str:
+    return (
+        f"peak RSS {result['peak_rss_kib'] / 1024:,.0f} MiB "
+        f"({result['rss_before_kib'] / 1024:,.0f} MiB before the timed part)"
+    )
+
+
+def _picture(summary: dict[str, Any]) -> str:
+    return (
+        f"picture of {summary['incidents']:,} incidents, {summary['resources']:,} resources, "
+        f"{summary['tasks']:,} tasks, {summary['decisions']:,} decisions, "
+        f"{summary['main_courante']:,} main-courante entries: {_megabytes(summary['json_bytes'])} "
+        "of JSON"
+    )
+
+
+def _latency_row(name: str, values_ms: Sequence[float], result: dict[str, Any]) -> Row:
+    p50, p99 = percentile(values_ms, 0.5), percentile(values_ms, 0.99)
+    notes = (
+        f"{len(values_ms)} requests, one at a time: p50 {p50:,.0f} ms, p99 {p99:,.0f} ms, "
+        f"max {max(values_ms):,.0f} ms; fresh process, {_memory(result)}"
+    )
+    return Row(
+        name,
+        BACKEND,
+        len(values_ms),
+        sum(values_ms) / 1000,
+        notes,
+        target="as_of",
+        p50_ms=p50,
+        p99_ms=p99,
+        peak_mib=_mib(result["peak_rss_kib"]),
+    )
+
+
+async def _rebuilds(root: Path, count: int, reporter: Reporter, rows: list[Row]) -> None:
+    """Fill the log, then the decode baseline, the rebuild, the snapshots and the as-of reads."""
+    database = root / "crisis.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    log = root / "probe.log"
+    store = EventStore(make_engine(url))
+
+    def add(row: Row) -> None:
+        rows.append(row)
+        reporter.result(row)
+
+    try:
+        await upgrade(store.engine)
+        with reporter.step(f"{FILL} ({BACKEND})", total=count) as update:
+            started = now()
+            counters = await _fill(store, count, update)
+            seconds = now() - started
+        held = await store.count(CRISIS)
+    finally:
+        await store.close()
+    if held != count:
+        raise BenchError(f"the log holds {held:,} of the crisis' {count:,} events")
+    size = database.stat().st_size
+    add(
+        Row(
+            FILL,
+            BACKEND,
+            count,
+            seconds,
+            f"one crisis; chunks of {CHUNK:,}, made in a worker process while this one appends; "
+            f"{counters['incident']:,} incidents, {counters['entry']:,} main-courante entries; "
+            f"bench process peak RSS so far {(peak_rss_kib(os.getpid()) or 0) / 1024:,.0f} MiB; "
+            f"log {_megabytes(size)} on disk",
+        )
+    )
+    timeout = 120 + count / 10_000
+    with reporter.step(f"{DECODE} ({BACKEND}), fresh process"):
+        decoded = await _probe(["decode", url, CRISIS], log, timeout=timeout)
+    add(
+        Row(
+            DECODE,
+            BACKEND,
+            decoded["events"],
+            decoded["seconds"],
+            f"the floor of any rebuild; fresh process, {_memory(decoded)}",
+            peak_mib=_mib(decoded["peak_rss_kib"]),
+        )
+    )
+    with reporter.step(f"{REBUILD} ({BACKEND}), fresh process"):
+        rebuilt = await _probe(["rebuild", url, CRISIS], log, timeout=timeout)
+    ratio = rebuilt["seconds"] / decoded["seconds"]
+    add(
+        Row(
+            REBUILD,
+            BACKEND,
+            rebuilt["events"],
+            rebuilt["seconds"],
+            f"read + wire_event + fold, snapshot table empty; {ratio:.2f}x the decode-only "
+            f"baseline; fresh process, {_memory(rebuilt)}; {_picture(rebuilt['picture'])}",
+            target="rebuild",
+            peak_mib=_mib(rebuilt["peak_rss_kib"]),
+            ratio=ratio,
+        )
+    )
+    with reporter.step(f"{SNAPSHOTTING} ({BACKEND}), fresh process"):
+        snapped = await _probe(["snapshot", url, CRISIS, str(SNAPSHOT_EVERY)], log, timeout=timeout)
+    grown = database.stat().st_size - size
+    add(
+        Row(
+            SNAPSHOTTING,
+            BACKEND,
+            snapped["events"],
+            snapped["seconds"],
+            f"the rebuild saving {snapped['snapshots']:,} snapshots on the way (the log grew by "
+            f"{_megabytes(grown)}); fresh process, {_memory(snapped)}",
+            target="snapshots",
+            peak_mib=_mib(snapped["peak_rss_kib"]),
+        )
+    )
+    first = long_crisis.LongCrisis.recorded_at(1).isoformat()
+    last = long_crisis.LongCrisis.recorded_at(count).isoformat()
+    with reporter.step(f"picture_at as of {SAMPLES} instants, then {SAMPLES} positions"):
+        found = await _probe(
+            ["asof", url, CRISIS, first, last, str(SAMPLES), str(SEED)],
+            log,
+            timeout=timeout + SAMPLES * 4,
+        )
+    add(_latency_row(AS_OF, found["instant_ms"], found))
+    add(_latency_row(AT_POSITION, found["position_ms"], found))
+
+
+# -- 3. publish → SSE client ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """What the live run measured."""
+
+    delays_s: list[float]
+    seconds: float
+    publish_seconds: float
+    cpu: dict[str, float]
+    peak_rss_kib: int | None
+
+
+async def _wait_serving(client: httpx.AsyncClient, process: Process, log: Path) -> None:
+    """Wait until the picture service answers on its HTTP port."""
+    deadline = now() + 60
+    while True:
+        if process.returncode is not None:
+            raise BenchError(f"the picture service exited ({process.returncode}):\n{tail(log)}")
+        with contextlib.suppress(httpx.TransportError):
+            if (await client.get("/health")).status_code == httpx.codes.OK:
+                return
+        if now() > deadline:
+            raise BenchError(f"the picture service did not answer within 60 s:\n{tail(log)}")
+        await asyncio.sleep(0.1)
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    *,
+    expected: int,
+    sent: dict[str, float],
+    delays: list[float],
+    connected: asyncio.Event,
+    update: Update,
+) -> float:
+    """Read the crisis' SSE stream until `expected` changes came; the clock of the last one."""
+    received_at = 0.0
+    async with client.stream("GET", f"/crises/{LIVE_CRISIS}/events") as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                received_at = now()
+                change = orjson.loads(line[6:])
+                delays.append(received_at - sent[change["event_id"]])
+                if len(delays) % 500 == 0:
+                    update(len(delays))
+                if len(delays) >= expected:
+                    return received_at
+            elif line.startswith(":"):
+                connected.set()
+    return received_at
+
+
+async def _publish_paced(
+    js: JetStreamContext, events: Sequence[Envelope], rate: float, sent: dict[str, float]
+) -> tuple[float, float]:
+    """Publish `events` at `rate` per second on a monotonic schedule; first send and last ack."""
+
+    async def send(event: Envelope) -> None:
+        sent[str(event.event_id)] = now()
+        await publish_event(js, event)
+
+    in_flight: set[asyncio.Task[None]] = set()
+    started = now() + 0.05
+    for index, event in enumerate(events):
+        wait = started + index / rate - now()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        task = asyncio.create_task(send(event))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+    await asyncio.gather(*in_flight)
+    return started, now()
+
+
+async def _stream(
+    client: httpx.AsyncClient, js: JetStreamContext, events: Sequence[Envelope], update: Update
+) -> tuple[list[float], float, float]:
+    """Follow the SSE stream on its own task while publishing; the delays, timed span."""
+    sent: dict[str, float] = {}
+    delays: list[float] = []
+    connected = asyncio.Event()
+    reader = asyncio.create_task(
+        _follow(
+            client,
+            expected=len(events),
+            sent=sent,
+            delays=delays,
+            connected=connected,
+            update=update,
+        )
+    )
+    try:
+        waiting = asyncio.create_task(connected.wait())
+        await asyncio.wait({reader, waiting}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if reader.done():
+            await reader
+            raise BenchError("the SSE stream ended before any event was published")
+        if not connected.is_set():
+            raise BenchError("the SSE stream sent nothing within 10 s")
+        started, acked = await _publish_paced(js, events, LIVE_RATE, sent)
+        try:
+            last = await asyncio.wait_for(asyncio.shield(reader), LIVE_GRACE_S)
+        except TimeoutError:
+            so_far = f"p99 so far {percentile(delays, 0.99) * 1000:,.0f} ms" if delays else ""
+            raise BenchError(
+                f"the SSE client received {len(delays):,} of {len(events):,} changes within "
+                f"{LIVE_GRACE_S:.0f} s of the last publish; {so_far}"
+            ) from None
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+    return delays, last - started, acked - started
+
+
+async def _live(root: Path, reporter: Reporter) -> Live:
+    server = EmbeddedNatsServer(root / "jetstream")
+    await server.astart()
+    try:
+        # The streams exist before the service starts: its consumer does not declare them.
+        async with connect(server.url, name="bench-picture", plan=topology(load_settings())) as bus:
+            port = free_port()
+            log = root / "picture.log"
+            async with (
+                service(
+                    "picture",
+                    server.url,
+                    f"sqlite+aiosqlite:///{root / 'picture.db'}",
+                    root,
+                    env={"CRISIS_PICTURE_HOST": "127.0.0.1", "CRISIS_PICTURE_PORT": str(port)},
+                    log=log,
+                ) as process,
+                httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{port}", timeout=httpx.Timeout(10.0, read=None)
+                ) as client,
+            ):
+                with reporter.step("picture service starts; events built"):
+                    crisis = long_crisis.LongCrisis(LIVE_CRISIS, LIVE_EVENTS, SEED)
+                    events = [crisis.envelope(p) for p in range(1, LIVE_EVENTS + 1)]
+                    await _wait_serving(client, process, log)
+                with reporter.step(f"{LIVE}: changes received", total=LIVE_EVENTS) as update:
+                    before = {"picture service": cpu_seconds(process.pid)}
+                    before["nats-server"] = cpu_seconds(server.pid)
+                    delays, seconds, publish_seconds = await _stream(client, bus.js, events, update)
+                    cpu = {
+                        "picture service": cpu_seconds(process.pid) - before["picture service"],
+                        "nats-server": cpu_seconds(server.pid) - before["nats-server"],
+                    }
+                # Read before the stop: the peak is of the service's working life.
+                rss = peak_rss_kib(process.pid)
+    finally:
+        await server.astop()
+    return Live(delays, seconds, publish_seconds, cpu, rss)
+
+
+def _live_row(live: Live) -> Row:
+    delays_ms = [delay * 1000 for delay in live.delays_s]
+    p50, p99 = percentile(delays_ms, 0.5), percentile(delays_ms, 0.99)
+    notes = [
+        f"received {len(delays_ms):,} of {LIVE_EVENTS:,}: p50 {p50:,.1f} ms, p99 {p99:,.1f} ms, "
+        f"max {max(delays_ms):,.0f} ms, mean {statistics.mean(delays_ms):,.1f} ms",
+        f"published in {live.publish_seconds:.2f} s",
+    ]
+    if live.peak_rss_kib is not None:
+        notes.append(f"picture service peak RSS {live.peak_rss_kib / 1024:,.0f} MiB")
+    notes.append(cpu_per_event(live.cpu, len(delays_ms)))
+    return Row(
+        LIVE,
+        f"{BACKEND} + JetStream",
+        len(delays_ms),
+        live.seconds,
+        "; ".join(notes),
+        target="live",
+        p50_ms=p50,
+        p99_ms=p99,
+    )
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+
+async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
+    """Rebuild, as-of and live measurements of the picture; a part that fails becomes a row."""
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="crisis-bench-picture-") as tmp:
+        try:
+            await _rebuilds(Path(tmp), count, reporter, rows)
+        # A part that fails becomes a row saying why; the live part is still measured.
+        except Exception as exc:  # noqa: BLE001
+            rows.append(failure("picture: rebuild and as-of", BACKEND, exc))
+            reporter.result(rows[-1])
+    # The long crisis' log is deleted first: its writeback must not compete with the live run.
+    with tempfile.TemporaryDirectory(prefix="crisis-bench-picture-live-") as tmp:
+        try:
+            row = _live_row(await _live(Path(tmp), reporter))
+        except Exception as exc:  # noqa: BLE001
+            row = failure(LIVE, f"{BACKEND} + JetStream", exc)
+        rows.append(row)
+        reporter.result(row)
+    return {
+        "rows": rows,
+        "remarks": [
+            f"**{FILL}**: one crisis of N events (`long_crisis.py`): opened, COD convened, "
+            "vigilance and plans, then mostly main-courante entries (about 74 %), incidents "
+            "reported (N/500, 300 to 3,000, spread evenly) and updated, bilans on incidents and "
+            "crisis-wide, resources requested / engaged / released, tasks, decisions, situation "
+            "reports. Each kind is validated once as a template and varied as a dict; every event "
+            f"then goes through `decode_delivery` + `chain`, in chunks of {CHUNK:,} made by a "
+            "worker process, and `EventStore.append` here. Not a target: the setup.",
+            f"**{DECODE}** and **{REBUILD}**: each in a fresh process (`picture_probe.py`, GC "
+            "tuned like the services), timed from the first read to the last event; the cache "
+            "of the log is warm (it was just written). The baseline is "
+            "`EventStore.read_payloads(crisis, chunk=5000)` + `orjson.loads` of each payload; the "
+            "rebuild is `picture_at(store, SnapshotStore(engine), crisis)` on an empty snapshot "
+            "table (read + `wire_event` + `fold`). Peak RSS is VmHWM at the end of the process, "
+            "imports included.",
+            f"**{SNAPSHOTTING}**: the same rebuild with `snapshot_every={SNAPSHOT_EVERY}`, in a "
+            "fresh process; it leaves the snapshots the as-of reads start from.",
+            f"**{AS_OF}** / **{AT_POSITION}**: in a fresh process, {SAMPLES} instants drawn "
+            "uniformly over the crisis' stream times, then "
+            f"{SAMPLES} positions drawn uniformly over its positions (seeded), one request at a "
+            "time: the nearest snapshot at or before, then the fold of the events after it. The "
+            "events column counts requests; seconds is their sum.",
+            f"**{LIVE}**: a fresh nats-server and `crisis service picture` as its own process "
+            "(fresh SQLite, default snapshot_every); this process follows "
+            f"`GET /crises/{LIVE_CRISIS}/events` with httpx on its own task and publishes "
+            f"{LIVE_EVENTS:,} events of a new crisis with `publish_event`, one every "
+            f"{1000 / LIVE_RATE:g} ms on a monotonic schedule (acks not awaited in order). "
+            "Delay: the `data:` line read minus the moment `publish_event` was called for that "
+            "event id, both on this process' monotonic clock. Seconds: first publish → last "
+            "change received.",
+            "The picture is measured on SQLite only: a second log of N events on PostgreSQL "
+            "would double the setup, and the rebuild reads it through the same `read_payloads`.",
+        ],
+    }

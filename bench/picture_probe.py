@@ -1,0 +1,156 @@
+"""`python -m bench.picture_probe MODE DB_URL CRISIS_ID [...]`: one picture measurement, alone.
+
+Each measurement of the picture benchmark runs in a fresh process so that its memory is its own:
+at the end it prints one JSON line with what it timed and its peak RSS (VmHWM). The process tunes
+its garbage collector like the services do (`tune_for_services`), since that is where pictures
+are rebuilt (`GET /crises/{id}/picture?as_of=`).
+
+Modes:
+- `decode`: `EventStore.read_payloads(crisis)` over all the crisis' rows + `orjson.loads` of each
+  payload, nothing else (the floor any rebuild stands on);
+- `rebuild`: `picture_at(store, SnapshotStore(engine), crisis)` with no snapshot in the table:
+  read + `wire_event` + `fold` of every event;
+- `snapshot EVERY`: `picture_at(..., snapshot_every=EVERY)` on an empty snapshot table: the same
+  rebuild, saving a snapshot every EVERY events;
+- `asof FIRST LAST SAMPLES SEED`: `picture_at(..., as_of=instant)` for SAMPLES instants drawn
+  uniformly between FIRST and LAST (ISO), then `picture_at(..., position=p)` for SAMPLES positions
+  drawn uniformly over the crisis' positions; every latency in ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.clock import now
+from services.eventlog.store import EventStore
+from services.picture.fold import Picture
+from services.picture.snapshots import SnapshotStore, picture_at
+from services.runtime.database import make_engine
+from services.runtime.memory import tune_for_services
+
+
+def status_kib(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (VmHWM, VmRSS), in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def summary(picture: Picture) -> dict[str, Any]:
+    """A few sizes of a picture, to show that it was folded for real."""
+    return {
+        "position": picture["position"],
+        "incidents": len(picture["incidents"]),
+        "resources": len(picture["resources"]),
+        "tasks": len(picture["tasks"]),
+        "decisions": len(picture["decisions"]),
+        "main_courante": picture["main_courante"]["count"],
+        "json_bytes": len(orjson.dumps(picture)),
+    }
+
+
+async def decode(store: EventStore, crisis_id: str) -> dict[str, Any]:
+    """Read every payload of the crisis and parse it; nothing else."""
+    seen = 0
+    started = now()
+    async for rows in store.read_payloads(crisis_id, chunk=5000):
+        for _, payload in rows:
+            orjson.loads(payload)
+        seen += len(rows)
+    return {"seconds": now() - started, "events": seen}
+
+
+async def rebuild(store: EventStore, crisis_id: str, every: int = 0) -> dict[str, Any]:
+    """The crisis' whole picture from the log, with no snapshot to start from."""
+    snapshots = SnapshotStore(store.engine)
+    if await snapshots.count(crisis_id):
+        raise SystemExit(f"the snapshot table holds snapshots of {crisis_id}: not a full rebuild")
+    started = now()
+    picture = await picture_at(store, snapshots, crisis_id, snapshot_every=every)
+    seconds = now() - started
+    return {
+        "seconds": seconds,
+        "events": picture["events"],
+        "snapshots": await snapshots.count(crisis_id),
+        "picture": summary(picture),
+    }
+
+
+async def as_of(
+    store: EventStore,
+    crisis_id: str,
+    *,
+    first: datetime,
+    last: datetime,
+    samples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Latencies of pictures as of random instants, then at random positions, in ms."""
+    snapshots = SnapshotStore(store.engine)
+    rng = random.Random(seed)
+    span = (last - first).total_seconds()
+    instants = [first + (last - first) * rng.random() for _ in range(samples)] if span else []
+    last_position = await store.last_position()
+    positions = [rng.randint(1, last_position) for _ in range(samples)]
+    by_instant, by_position, folded = [], [], 0
+    for instant in instants:
+        started = now()
+        picture = await picture_at(store, snapshots, crisis_id, as_of=instant)
+        by_instant.append((now() - started) * 1000)
+        folded += picture["events"] > 0
+    for position in positions:
+        started = now()
+        picture = await picture_at(store, snapshots, crisis_id, position=position)
+        by_position.append((now() - started) * 1000)
+        if picture["position"] != position:
+            raise SystemExit(f"picture at {position} stands at {picture['position']}")
+    return {"instant_ms": by_instant, "position_ms": by_position, "non_empty": folded}
+
+
+async def main(argv: list[str]) -> dict[str, Any]:
+    """Run the mode `argv` asks for; its result with this process' memory."""
+    mode, url, crisis_id, *rest = argv
+    store = EventStore(make_engine(url))
+    try:
+        # Connect and warm the crisis' index before the clock starts, for every mode alike.
+        held = await store.count(crisis_id)
+        tune_for_services()
+        rss_before = status_kib("VmRSS")
+        if mode == "decode":
+            result = await decode(store, crisis_id)
+        elif mode == "rebuild":
+            result = await rebuild(store, crisis_id)
+        elif mode == "snapshot":
+            result = await rebuild(store, crisis_id, int(rest[0]))
+        elif mode == "asof":
+            first, last = datetime.fromisoformat(rest[0]), datetime.fromisoformat(rest[1])
+            result = await as_of(
+                store,
+                crisis_id,
+                first=first,
+                last=last,
+                samples=int(rest[2]),
+                seed=int(rest[3]),
+            )
+        else:
+            raise SystemExit(f"unknown mode {mode!r}")
+    finally:
+        await store.close()
+    return {
+        **result,
+        "held": held,
+        "rss_before_kib": rss_before,
+        "peak_rss_kib": status_kib("VmHWM"),
+    }
+
+
+if __name__ == "__main__":
+    sys.stdout.write(orjson.dumps(asyncio.run(main(sys.argv[1:]))).decode() + "\n")
