@@ -18,6 +18,7 @@ from rich.table import Table
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
+from services.cli.deadletter_commands import deadletter_app
 from services.cli.log_commands import db_app, log_app
 from services.cli.picture_commands import picture_app
 from services.demo.feed import feed
@@ -43,6 +44,7 @@ app = typer.Typer(
 schemas_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
 infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")
@@ -151,7 +153,10 @@ def publish(
 ) -> None:
     """Validate an event given as JSON and publish it, waiting for JetStream's ack."""
     settings = _settings()
-    raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    try:
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}") from None
     try:
         event = read_event(raw)
     except DecodeError as exc:

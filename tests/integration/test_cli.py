@@ -205,3 +205,9 @@ def test_up_records_every_published_event_in_the_event_log(tmp_path: Path) -> No
         status = _crisis(tmp_path, "log", "status")
     assert status.returncode == 0, status.stderr
     assert caught_up in status.stdout
+
+
+def test_publishing_a_file_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    result = _crisis(tmp_path, "publish", "missing.json")
+    assert result.returncode == 1
+    assert "cannot read missing.json" in result.stderr
