@@ -9,6 +9,26 @@ from typing import Literal
 import structlog
 
 
+class _CurrentStderr:
+    """Standard error as it is at each write, not as it was when logging was configured.
+
+    A caller may swap sys.stderr for a while (a test runner, typer's CliRunner) and close its
+    stand-in afterwards; a logger bound to the stand-in would then fail on its next line.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+STDERR = _CurrentStderr()
+
+
 def configure_logging(
     level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto"
 ) -> None:
@@ -20,7 +40,7 @@ def configure_logging(
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    logging.basicConfig(level=numeric, stream=STDERR, format="%(message)s")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -31,7 +51,7 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
 
