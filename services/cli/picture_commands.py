@@ -26,6 +26,7 @@ from services.picture.snapshots import SnapshotStore, picture_at
 from services.picture.views import comparable, diff, view
 from services.runtime.logging import configure_logging
 from services.runtime.settings import load_settings
+from services.runtime.streams import now_text
 
 picture_app = typer.Typer(
     help="The operational picture of a crisis: now, as of an instant or a position, and diffs."
@@ -236,11 +237,7 @@ def _shown_at(picture: Picture, as_of: datetime | None) -> str:
     if as_of is not None:
         return as_of.astimezone(UTC).isoformat()
     recorded: str | None = picture["recorded_at"]
-    return recorded or _now()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return recorded or now_text()
 
 
 def _print_json(data: Any) -> None:

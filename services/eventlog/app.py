@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from faststream import Context
-from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import JsClient
@@ -20,6 +18,7 @@ from services.eventlog.recorder import Recorder
 from services.eventlog.store import EventStore
 from services.runtime.database import make_engine
 from services.runtime.settings import Settings
+from services.runtime.streams import raw_body, service_broker
 from services.runtime.topology import CRISIS_STREAM, EVENTLOG_DURABLE, eventlog_consumer
 
 
@@ -28,12 +27,6 @@ class BatchRecorder(Protocol):
 
     async def record(self, messages: Sequence[Msg], js: JetStreamContext) -> None:
         """Commit, then ack, the messages of one batch."""
-
-
-async def _bodies_as_they_are(message: StreamMessage[list[Msg]]) -> Any:
-    # FastStream would parse every body as JSON (no content-type is set); the recorder decodes
-    # each event itself, against the catalogue, so that work would be done twice.
-    return message.body
 
 
 def register(broker: NatsBroker, recorder: BatchRecorder, settings: Settings) -> None:
@@ -46,7 +39,7 @@ def register(broker: NatsBroker, recorder: BatchRecorder, settings: Settings) ->
         config=eventlog_consumer(settings),
         pull_sub=PullSub(batch_size=settings.eventlog_batch, timeout=0.05, batch=True),
         ack_policy=AckPolicy.MANUAL,
-        decoder=_bodies_as_they_are,
+        decoder=raw_body,
         title="eventlog",
         description="Records every live event in the SQL event log, then acks it.",
     )
@@ -69,14 +62,7 @@ class EventLogService:
         """Open the store and begin consuming."""
         self.store = self.store or EventStore(make_engine(self.settings.database_url))
         self.recorder = Recorder(self.store, max_deliver=self.settings.eventlog_max_deliver)
-        self.broker = NatsBroker(
-            nats_url,
-            name="crisis-eventlog",
-            max_reconnect_attempts=-1,
-            # FastStream logs every batch received and processed: debug detail, not news.
-            logger=logging.getLogger("faststream.eventlog"),
-            log_level=logging.DEBUG,
-        )
+        self.broker = service_broker(nats_url, self.name)
         register(self.broker, self.recorder, self.settings)
         await self.broker.start()
 

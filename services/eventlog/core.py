@@ -19,6 +19,7 @@ from schemas.envelope import Envelope
 from schemas.registry import DecodeError
 from schemas.subjects import SubjectError
 from schemas.wire import REGISTRY
+from services.runtime.streams import instant_text
 
 GENESIS_HASH = "0" * 64
 MAIN_COURANTE_ENTRY = "maincourante.entry_recorded"
@@ -91,10 +92,6 @@ class LogRecord:
         return REGISTRY.decode(self.payload)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _source_of(data: Any) -> str:
     """The sender's `source` if it is a usable token, else `bus`: for the dead-letter subject."""
     source = data.get("source") if isinstance(data, dict) else None
@@ -131,7 +128,7 @@ def decode_delivery(delivery: Delivery) -> Decoded | Undecodable:
         )
         return Undecodable(delivery, reason, "subject", _source_of(data))
     # Keep the event as sent (its own schema version), with the stream time filled in.
-    payload = orjson.dumps({**data, "recorded_at": _iso(delivery.recorded_at)}).decode()
+    payload = orjson.dumps({**data, "recorded_at": instant_text(delivery.recorded_at)}).decode()
     return Decoded(delivery, event, payload)
 
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
 from typing import Any
 
 import orjson
 import structlog
 import uvicorn
 from faststream import Context
-from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker
 from faststream.nats.message import NatsMessage
@@ -27,13 +24,10 @@ from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, wire_event
 from services.runtime.database import make_engine
 from services.runtime.settings import Settings
+from services.runtime.streams import instant_text, raw_body, service_broker
 from services.runtime.topology import CRISIS_STREAM
 
 log = structlog.get_logger(__name__)
-
-
-async def _body_as_it_is(message: StreamMessage[Msg]) -> Any:
-    return message.body
 
 
 def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
@@ -49,14 +43,14 @@ def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
         config=ConsumerConfig(opt_start_seq=start),
         ack_policy=AckPolicy.MANUAL,
-        decoder=_body_as_it_is,
+        decoder=raw_body,
         title="picture",
         description="Folds every live event into its crisis' picture.",
     )
     async def on_event(message: NatsMessage = Context("message")) -> None:
         raw: Msg = message.raw_message
         meta = raw.metadata
-        recorded_at = meta.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        recorded_at = instant_text(meta.timestamp)
         try:
             event = wire_event(raw.data)
         except (orjson.JSONDecodeError, KeyError):
@@ -98,13 +92,7 @@ class PictureService:
         snapshots = SnapshotStore(self.store.engine)
         self.live = LivePictures(snapshots, snapshot_every=self.settings.picture_snapshot_every)
         start = self.started_from = await self.live.resume(self.store)
-        self.broker = NatsBroker(
-            nats_url,
-            name="crisis-picture",
-            max_reconnect_attempts=-1,
-            logger=logging.getLogger("faststream.picture"),
-            log_level=logging.DEBUG,
-        )
+        self.broker = service_broker(nats_url, self.name)
         register(self.broker, self.live, start)
         try:
             await self.broker.start()

@@ -16,6 +16,7 @@ from services.picture.fold import Picture
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, picture_at
 from services.picture.views import comparable, diff, view
+from services.runtime.streams import now_text
 
 HEARTBEAT_S = 15.0
 SSE_BATCH = 500
@@ -28,10 +29,6 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _aware(instant: datetime | None, name: str) -> datetime | None:
@@ -56,7 +53,7 @@ def build_api(live: LivePictures, store: EventStore, snapshots: SnapshotStore) -
             found = live.pictures.get(crisis_id)
             if found is None:
                 raise HTTPException(404, f"no crisis {crisis_id!r}: see GET /crises")
-            return found, _now()
+            return found, now_text()
         picture = await picture_at(
             store,
             snapshots,
@@ -67,7 +64,7 @@ def build_api(live: LivePictures, store: EventStore, snapshots: SnapshotStore) -
         )
         if picture["events"] == 0 and crisis_id not in live.pictures:
             raise HTTPException(404, f"no crisis {crisis_id!r}: see GET /crises")
-        at = as_of.astimezone(UTC).isoformat() if as_of else picture["recorded_at"] or _now()
+        at = as_of.astimezone(UTC).isoformat() if as_of else picture["recorded_at"] or now_text()
         return picture, at
 
     @api.get("/health")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,11 +54,11 @@ class SnapshotStore:
 
     async def count(self, crisis_id: str | None = None) -> int:
         """How many snapshots are kept."""
-        query = select(picture_snapshots.c.position)
+        query = select(func.count()).select_from(picture_snapshots)
         if crisis_id is not None:
             query = query.where(picture_snapshots.c.crisis_id == crisis_id)
         async with self.engine.connect() as conn:
-            return len((await conn.execute(query)).all())
+            return int(await conn.scalar(query) or 0)
 
 
 def wire_event(payload: str | bytes) -> dict[str, Any]:
