@@ -14,7 +14,9 @@ from schemas.events import (
     CrisisClosed,
     CrisisOpened,
     DecisionTaken,
+    IncidentAttached,
     IncidentClosed,
+    IncidentHandedOver,
     IncidentMerged,
     IncidentReported,
     IncidentUpdated,
@@ -44,6 +46,8 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     IncidentUpdated,
     IncidentMerged,
     IncidentClosed,
+    IncidentHandedOver,
+    IncidentAttached,
     BilanAssessed,
     PlanActivationProposed,
     PlanActivated,
@@ -73,6 +77,8 @@ AnyEvent = Annotated[
     | IncidentUpdated
     | IncidentMerged
     | IncidentClosed
+    | IncidentHandedOver
+    | IncidentAttached
     | BilanAssessed
     | PlanActivationProposed
     | PlanActivated

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.types import Count, InseeCode, ShortText
+from schemas.types import Count, InseeCode, Sha256Hex, ShortText, Text
 
 
 class _Value(BaseModel):
@@ -151,6 +151,7 @@ class Severity(StrEnum):
     MODERATE = "moderate"
     SEVERE = "severe"
     EXTREME = "extreme"
+    UNKNOWN = "unknown"  # CAP `Unknown`, and what an empty <severity> is read as
 
 
 class CrisisKind(StrEnum):
@@ -257,3 +258,35 @@ class ResourceTally(_Value):
     service: Service = Field(description="The service.")
     units: Count = Field(description="Units engaged (vehicles, teams, aircraft).")
     personnel: Count = Field(description="People engaged.")
+
+
+class LocalizedText(_Value):
+    """What a source said in one language: the other `<info>` blocks of a CAP alert."""
+
+    language: ShortText = Field(description="RFC 3066 language tag.", examples=["en-GB"])
+    event: ShortText | None = Field(
+        default=None, description="Name of the event, as the source says."
+    )
+    headline: ShortText | None = Field(default=None, description="Headline.")
+    description: Text | None = Field(default=None, description="Description.")
+    instruction: Text | None = Field(default=None, description="What to do.")
+
+
+class Attachment(_Value):
+    """A document that came with an input, kept by reference rather than inside the event."""
+
+    description: ShortText = Field(description="What it is.", examples=["Carte des zones inondées"])
+    mime_type: ShortText | None = Field(
+        default=None, description="MIME type.", examples=["image/png"]
+    )
+    size: Count | None = Field(default=None, description="Size in bytes, when known.")
+    sha256: Sha256Hex | None = Field(
+        default=None, description="SHA-256 of the content, when the content came with the input."
+    )
+    uri: ShortText | None = Field(
+        default=None,
+        description="Where it is: the object store (`nats-object://<bucket>/<sha256>`) or the web.",
+        examples=[
+            "nats-object://crisis-intake/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        ],
+    )

@@ -4,7 +4,9 @@ from schemas.events.comms import PressReleasePublished, PublicAlertIssued, Situa
 from schemas.events.crisis import CodConvened, CodStoodDown, CrisisClosed, CrisisOpened
 from schemas.events.incidents import (
     BilanAssessed,
+    IncidentAttached,
     IncidentClosed,
+    IncidentHandedOver,
     IncidentMerged,
     IncidentReported,
     IncidentUpdated,
@@ -32,7 +34,9 @@ __all__ = [
     "CrisisClosed",
     "CrisisOpened",
     "DecisionTaken",
+    "IncidentAttached",
     "IncidentClosed",
+    "IncidentHandedOver",
     "IncidentMerged",
     "IncidentReported",
     "IncidentUpdated",

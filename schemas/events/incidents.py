@@ -7,8 +7,8 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from schemas.envelope import Envelope
-from schemas.types import ShortText, Text, Token
-from schemas.values import Bilan, IncidentKind, Location, Severity
+from schemas.types import CrisisId, Instant, ShortText, Text, Token
+from schemas.values import Attachment, Bilan, IncidentKind, LocalizedText, Location, Severity
 
 
 class IncidentReported(Envelope):
@@ -40,6 +40,18 @@ class IncidentReported(Envelope):
         description="What the intake tolerated in the input, for an operator to check.",
         examples=[["<expires> missing: no expiry set"]],
     )
+    expires_at: Instant | None = Field(
+        default=None, description="When the source's information stops being valid, if it says."
+    )
+    other_languages: list[LocalizedText] = Field(
+        default_factory=list, description="The same report in the source's other languages."
+    )
+    attachments: list[Attachment] = Field(
+        default_factory=list, description="Documents that came with the report, by reference."
+    )
+    signed: bool = Field(
+        default=False, description="The input carried a digital signature (present, not verified)."
+    )
 
 
 class IncidentUpdated(Envelope):
@@ -59,6 +71,20 @@ class IncidentUpdated(Envelope):
         default_factory=list, description="Sources of this update, added to the incident's."
     )
     note: Text | None = Field(default=None, description="What changed and why, in words.")
+    external_ids: list[ShortText] = Field(
+        default_factory=list,
+        description="Identifiers of the update in its source systems, added to the incident's.",
+    )
+    warnings: list[ShortText] = Field(
+        default_factory=list,
+        description="What the intake tolerated in the input, for an operator to check.",
+    )
+    expires_at: Instant | None = Field(
+        default=None, description="New end of validity of the source's information, if given."
+    )
+    attachments: list[Attachment] = Field(
+        default_factory=list, description="Documents that came with the update, by reference."
+    )
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
@@ -101,6 +127,45 @@ class IncidentClosed(Envelope):
     schema_version: Literal[1] = 1
     incident_id: Token = Field(description="Id of the incident closed.", examples=["inc-0001"])
     reason: Text | None = Field(default=None, description="Why it was closed.")
+    external_ids: list[ShortText] = Field(
+        default_factory=list,
+        description="Identifiers of the closing message in its source systems (a CAP Cancel).",
+    )
+    warnings: list[ShortText] = Field(
+        default_factory=list,
+        description="What the intake tolerated in the input, for an operator to check.",
+    )
+
+
+class IncidentHandedOver(Envelope):
+    """An incident has left this crisis (or the standing watch) for another crisis."""
+
+    type: Literal["incident.handed_over"] = "incident.handed_over"
+    schema_version: Literal[1] = 1
+    incident_id: Token = Field(description="Id of the incident handed over.", examples=["cap-1f2e"])
+    to_crisis_id: CrisisId = Field(description="Crisis it now belongs to.")
+    reason: Text | None = Field(default=None, description="Why, in words.")
+
+
+class IncidentAttached(Envelope):
+    """An incident first known elsewhere (often the standing watch) now belongs to this crisis."""
+
+    # It carries what was known of the incident, so that this crisis' picture needs no other one.
+
+    type: Literal["incident.attached"] = "incident.attached"
+    schema_version: Literal[1] = 1
+    incident_id: Token = Field(description="Id of the incident, the same as where it came from.")
+    from_crisis_id: CrisisId = Field(description="Crisis it came from.", examples=["veille"])
+    kind: IncidentKind = Field(description="Nature of the incident.")
+    severity: Severity = Field(description="Severity as last known.")
+    title: ShortText = Field(description="Title as last known.")
+    description: Text | None = Field(default=None, description="Description as last known.")
+    location: Location = Field(description="Location as last known.")
+    sources: list[ShortText] = Field(default_factory=list, description="Its sources so far.")
+    external_ids: list[ShortText] = Field(
+        default_factory=list, description="Its identifiers in source systems so far."
+    )
+    reason: Text | None = Field(default=None, description="Why it was attached, in words.")
 
 
 class BilanAssessed(Envelope):

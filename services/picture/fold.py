@@ -143,13 +143,27 @@ def _incident_reported(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         "sources": list(known.get("sources", [])),
         "external_ids": list(e.get("external_ids", [])),
         "warnings": list(e.get("warnings", [])),
+        "expires_at": e.get("expires_at"),
+        "other_languages": list(e.get("other_languages", [])),
+        "attachments": list(e.get("attachments", [])),
+        "signed": e.get("signed", False),
         "state": known.get("state", "open"),
         "reported": fact,
         "updated": fact,
         "bilan": known.get("bilan", {}),
-        **{name: known[name] for name in ("merged_into", "closed") if name in known},
+        **{name: known[name] for name in _LATER_FACTS if name in known},
     }
-    incident["sources"] += [s for s in e.get("sources", []) if s not in incident["sources"]]
+    _add_new(incident["sources"], e.get("sources", []))
+    _add_new(incident["external_ids"], known.get("external_ids", []))
+    _add_new(incident["warnings"], known.get("warnings", []))
+
+
+# What an incident known by its id before its report keeps when the report arrives.
+_LATER_FACTS = ("merged_into", "closed", "handed_over", "attached")
+
+
+def _add_new(values: list[Any], more: list[Any]) -> None:
+    values += [v for v in more if v not in values]
 
 
 def _incident(p: Picture, e: Event, fact: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +177,7 @@ def _incident(p: Picture, e: Event, fact: dict[str, Any]) -> dict[str, Any]:
             "sources": [],
             "external_ids": [],
             "warnings": [],
+            "attachments": [],
             "state": "open",
             "reported": None,
             "updated": fact,
@@ -176,9 +191,12 @@ def _incident_updated(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     for name in _INCIDENT_FIELDS:
         if e.get(name) is not None:
             incident[name] = e[name]
-    for source in e.get("sources", []):
-        if source not in incident["sources"]:
-            incident["sources"].append(source)
+    _add_new(incident["sources"], e.get("sources", []))
+    _add_new(incident["external_ids"], e.get("external_ids", []))
+    _add_new(incident["warnings"], e.get("warnings", []))
+    incident["attachments"] += e.get("attachments", [])
+    if e.get("expires_at") is not None:
+        incident["expires_at"] = e["expires_at"]
     incident["updated"] = _stamped(fact, note=e.get("note"))
 
 
@@ -201,6 +219,23 @@ def _incident_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     incident = _incident(p, e, fact)
     incident["state"] = "closed"
     incident["closed"] = _stamped(fact, reason=e.get("reason"))
+    _add_new(incident["external_ids"], e.get("external_ids", []))
+    _add_new(incident["warnings"], e.get("warnings", []))
+
+
+def _incident_handed_over(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    incident = _incident(p, e, fact)
+    incident["state"] = "handed_over"
+    incident["handed_over"] = _stamped(fact, to_crisis_id=e["to_crisis_id"], reason=e.get("reason"))
+
+
+def _incident_attached(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    # Attached with what was known where it came from: reported here, from there.
+    _incident_reported(p, e, fact)
+    incident = p["incidents"][e["incident_id"]]
+    incident["attached"] = _stamped(
+        fact, from_crisis_id=e["from_crisis_id"], reason=e.get("reason")
+    )
 
 
 def _bilan_assessed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
@@ -453,6 +488,8 @@ HANDLERS: dict[str, Handler] = {
     "incident.updated": _incident_updated,
     "incident.merged": _incident_merged,
     "incident.closed": _incident_closed,
+    "incident.handed_over": _incident_handed_over,
+    "incident.attached": _incident_attached,
     "bilan.assessed": _bilan_assessed,
     "plan.activation_proposed": _plan_proposed,
     "plan.activated": _plan_activated,
