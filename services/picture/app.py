@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import orjson
 import structlog
-import uvicorn
 from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker
@@ -23,6 +16,7 @@ from services.picture.http import build_api
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, wire_event
 from services.runtime.database import make_engine
+from services.runtime.http import HttpServer, HttpServerError
 from services.runtime.settings import Settings
 from services.runtime.streams import instant_text, raw_body, service_broker
 from services.runtime.topology import CRISIS_STREAM
@@ -59,16 +53,8 @@ def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
         await live.apply(event, meta.sequence.stream, recorded_at)
 
 
-class PictureServerError(RuntimeError):
-    """The picture's HTTP server did not start."""
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn inside a process that already handles Ctrl-C and SIGTERM (`crisis up`)."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+# Kept under its old name for callers that catch it.
+PictureServerError = HttpServerError
 
 
 class PictureService:
@@ -81,8 +67,7 @@ class PictureService:
         self.store = store
         self.live: LivePictures | None = None
         self.broker: NatsBroker | None = None
-        self.server: _EmbeddedServer | None = None
-        self._serving: asyncio.Task[None] | None = None
+        self.http = HttpServer("picture", "CRISIS_PICTURE_PORT")
         self.url = ""
         self.started_from = 0
 
@@ -96,42 +81,19 @@ class PictureService:
         register(self.broker, self.live, start)
         try:
             await self.broker.start()
-            await self._serve(build_api(self.live, self.store, snapshots))
+            api = build_api(self.live, self.store, snapshots)
+            self.url = await self.http.start(
+                api, self.settings.picture_host, self.settings.picture_port
+            )
         except BaseException:
             await self.stop()
             raise
-
-    async def _serve(self, api: Any) -> None:
-        host, port = self.settings.picture_host, self.settings.picture_port
-        # Bound here, not by uvicorn: uvicorn exits the whole process when it cannot bind.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            sock.close()
-            raise PictureServerError(
-                f"the picture's HTTP server cannot listen on {host}:{port} ({exc.strerror}): "
-                "set CRISIS_PICTURE_PORT to another port, or 0 for any free one"
-            ) from None
-        config = uvicorn.Config(api, log_level="warning", lifespan="off")
-        self.server = _EmbeddedServer(config)
-        self._serving = asyncio.create_task(self.server.serve(sockets=[sock]))
-        while not self.server.started:
-            if self._serving.done():
-                await self._serving
-                raise PictureServerError("the picture's HTTP server stopped at start")
-            await asyncio.sleep(0.02)
-        self.url = f"http://{host}:{sock.getsockname()[1]}"
-        log.info("picture.serving", url=self.url)
 
     async def stop(self) -> None:
         """Stop serving and following, snapshot what changed, close."""
         if self.live is not None:
             self.live.close()
-        if self.server is not None and self._serving is not None:
-            self.server.should_exit = True
-            await self._serving
+        await self.http.stop()
         if self.broker is not None:
             await self.broker.stop()
             self.broker = None

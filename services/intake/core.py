@@ -1,0 +1,288 @@
+"""One input in, one outcome per alert or feature out: accepted with its events, or refused.
+
+The intake never raises on bad input: every refusal is an outcome with its reason and the path
+of the element at fault, so that the caller keeps the raw input with that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import structlog
+
+from schemas.envelope import Envelope, utc_now
+from schemas.values import Attachment
+from services.intake.cap import read_alert
+from services.intake.containers import Found, find_alerts
+from services.intake.correlation import CorrelationIndex, IncidentRef, Overlay
+from services.intake.errors import Rejection, Warnings
+from services.intake.fetch import Fetcher
+from services.intake.geojson import Feature as _Feature
+from services.intake.geojson import map_feature, read_features
+from services.intake.mapping import OBJECT_BUCKET, Context, Mapped, map_alert
+from services.intake.own_events import check_event, read_events
+from services.intake.xmlsafe import XmlDocument, parse_xml
+
+log = structlog.get_logger(__name__)
+
+Form = Literal["auto", "xml", "geojson", "events"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeConfig:
+    """How the intake reads: the language to pick and the largest input it takes."""
+
+    language: str = "fr"
+    max_bytes: int = 768 * 1024
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one alert, feature or event of an input."""
+
+    input: str
+    path: str
+    accepted: bool
+    events: list[Envelope] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: Rejection | None = None
+    alert: str | None = None
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    learnt: list[tuple[list[str], IncidentRef]] = field(default_factory=list)
+    # A refusal caused by a fault of ours rather than of the input (never expected).
+    internal: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome as `crisis feed --json` prints it and the HTTP intake answers it."""
+        return {
+            "input": self.input,
+            "path": self.path,
+            "alert": self.alert,
+            "accepted": self.accepted,
+            "events": [event.to_wire() for event in self.events],
+            "warnings": [*self.warnings, *self.notes],
+            "error": (
+                {"reason": self.error.reason, "path": self.error.path} if self.error else None
+            ),
+        }
+
+
+class Intake:
+    """Reads inputs into outcomes, with the correlation index to say which incident is which."""
+
+    def __init__(
+        self,
+        index: CorrelationIndex,
+        config: IntakeConfig | None = None,
+        *,
+        fetch: Fetcher | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.index = index
+        self.config = config or IntakeConfig()
+        self.fetch = fetch
+        self.clock = clock
+
+    async def take(
+        self,
+        raw: bytes,
+        *,
+        name: str,
+        feed: str,
+        form: Form = "auto",
+        crisis: str | None = None,
+        content_type: str | None = None,
+    ) -> list[Outcome]:
+        """Every outcome of one input, in the order found. Nothing is published here."""
+        job = _Job(self, raw, name=name, feed=feed, crisis=crisis, content_type=content_type)
+        try:
+            return await job.run(form if form != "auto" else sniff(raw))
+        except Rejection as exc:
+            return [job.refused(exc, exc.path or "/")]
+
+
+def sniff(raw: bytes) -> Form:
+    """XML or JSON, from the first significant byte; XML when unsure (it refuses best)."""
+    head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] in (b"{", b"["):
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return "events"
+        is_geo = isinstance(document, dict) and document.get("type") in (
+            "Feature",
+            "FeatureCollection",
+        )
+        return "geojson" if is_geo else "events"
+    return "xml"
+
+
+class _Job:
+    """One input being read."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        raw: bytes,
+        *,
+        name: str,
+        feed: str,
+        crisis: str | None,
+        content_type: str | None,
+    ) -> None:
+        self.intake = intake
+        self.raw = raw
+        self.name = name
+        self.feed = feed
+        self.crisis = crisis
+        self.content_type = content_type
+        self.overlay: Overlay = intake.index.overlay()
+        self.received_at = intake.clock()
+        self.digest = hashlib.sha256(raw).hexdigest()
+
+    async def run(self, form: Form) -> list[Outcome]:
+        max_bytes = self.intake.config.max_bytes
+        if form == "geojson":
+            return [
+                self.feature(f.path, f.data) for f in read_features(self.raw, max_bytes=max_bytes)
+            ]
+        if form == "events":
+            return [
+                self.event(path, data) for path, data in read_events(self.raw, max_bytes=max_bytes)
+            ]
+        document = parse_xml(self.raw, max_bytes=max_bytes)
+        outcomes = []
+        for found in find_alerts(document, max_bytes=max_bytes):
+            outcomes += await self.found(found, document, follow_links=True)
+        return outcomes
+
+    def refused(
+        self,
+        error: Rejection,
+        path: str,
+        warnings: list[str] | None = None,
+        alert: str | None = None,
+    ) -> Outcome:
+        return Outcome(
+            input=self.name,
+            path=path,
+            accepted=False,
+            error=error,
+            warnings=list(warnings or []),
+            alert=alert,
+        )
+
+    def accepted(
+        self, path: str, mapped: Mapped, warnings: list[str], alert: str | None
+    ) -> Outcome:
+        for keys, ref in mapped.learnt:
+            self.overlay.remember(keys, ref)
+        return Outcome(
+            input=self.name,
+            path=path,
+            accepted=True,
+            events=mapped.events,
+            warnings=warnings,
+            notes=mapped.notes,
+            alert=alert,
+            blobs={**mapped.blobs, **({self.digest: self.raw} if mapped.events else {})},
+            learnt=mapped.learnt,
+        )
+
+    async def found(
+        self, found: Found, document: XmlDocument, *, follow_links: bool
+    ) -> list[Outcome]:
+        if found.error is not None:
+            return [self.refused(found.error, found.path, document.warnings)]
+        if found.link is not None:
+            if not follow_links or self.intake.fetch is None:
+                error = Rejection(f"links are not followed here ({found.link[:200]})", found.path)
+                return [self.refused(error, found.path, document.warnings)]
+            return await self.linked(found)
+        return [self.alert(found, document)]
+
+    def alert(self, found: Found, document: XmlDocument) -> Outcome:
+        assert found.element is not None  # noqa: S101 (a Found holds one of the three)
+        try:
+            alert = read_alert(found.element, found.path, document.warnings)
+        except Rejection as exc:
+            return self.refused(exc, exc.path or found.path, document.warnings)
+        try:
+            mapped = map_alert(alert, self.overlay, self.context(found.status))
+        except Rejection as exc:
+            return self.refused(exc, exc.path or found.path, alert.warnings, alert.key)
+        except Exception as exc:  # a bug must refuse one alert, not stop the intake
+            log.exception("intake.internal_error", input=self.name, path=found.path)
+            outcome = self.refused(
+                Rejection(f"internal error: {type(exc).__name__}: {exc}", found.path), found.path
+            )
+            outcome.internal = True
+            return outcome
+        return self.accepted(found.path, mapped, list(alert.warnings), alert.key)
+
+    async def linked(self, found: Found) -> list[Outcome]:
+        assert found.link is not None  # noqa: S101 (checked by the caller)
+        assert self.intake.fetch is not None  # noqa: S101 (checked by the caller)
+        try:
+            raw = await self.intake.fetch(found.link, self.name)
+            document = parse_xml(raw, max_bytes=self.intake.config.max_bytes)
+            inner = find_alerts(document, max_bytes=self.intake.config.max_bytes)
+        except Rejection as exc:
+            where = f"{found.path} -> {found.link[:200]}"
+            return [self.refused(Rejection(exc.reason, where), where)]
+        outcomes = []
+        for item in inner:
+            located = Found(
+                path=f"{found.path} -> {found.link[:200]}{item.path}",
+                element=item.element,
+                error=item.error,
+                status=item.status,
+            )
+            outcomes += await self.found(located, document, follow_links=False)
+        return outcomes
+
+    def context(self, imposed: str | None) -> Context:
+        return Context(
+            feed=self.feed,
+            language=self.intake.config.language,
+            received_at=self.received_at,
+            imposed_status=imposed,
+            original=Attachment(
+                description="Input as received",
+                mime_type=self.content_type or "application/xml",
+                size=len(self.raw),
+                sha256=self.digest,
+                uri=f"nats-object://{OBJECT_BUCKET}/{self.digest}",
+            ),
+            forced_crisis=self.crisis,
+        )
+
+    def feature(self, path: str, data: Any) -> Outcome:
+        try:
+            mapped = map_feature(
+                _Feature(path, data),
+                self.overlay,
+                feed=self.feed,
+                received_at=self.received_at,
+                crisis=self.crisis,
+            )
+        except Rejection as exc:
+            return self.refused(exc, exc.path or path)
+        warnings = [w for e in mapped.events for w in getattr(e, "warnings", [])]
+        return self.accepted(path, mapped, warnings, None)
+
+    def event(self, path: str, data: Any) -> Outcome:
+        try:
+            event = check_event(
+                data, path, self.overlay, feed=self.feed, check_crisis=self.crisis is None
+            )
+        except Rejection as exc:
+            return self.refused(exc, exc.path or path)
+        mapped = Mapped(events=[event])
+        return self.accepted(path, mapped, Warnings(), None)

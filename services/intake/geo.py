@@ -1,0 +1,111 @@
+"""Coordinates as real feeds write them: `+` signs, lon,lat order, open or empty rings."""
+
+from __future__ import annotations
+
+from schemas.values import Circle, GeoPoint, Polygon
+from services.intake.errors import Warnings
+
+# Where a French prefecture's alerts are: metropolitan France with Corsica, and the overseas
+# départements. Used only to recognise coordinates written lon,lat instead of lat,lon.
+FRENCH_AREAS: tuple[tuple[float, float, float, float], ...] = (
+    (41.0, 51.5, -5.5, 10.0),  # métropole and Corse: lat min, lat max, lon min, lon max
+    (15.8, 16.6, -61.9, -60.9),  # Guadeloupe
+    (14.3, 14.95, -61.3, -60.75),  # Martinique
+    (2.0, 6.0, -54.7, -51.5),  # Guyane
+    (-21.5, -20.8, 55.1, 55.9),  # La Réunion
+    (-13.1, -12.6, 44.9, 45.4),  # Mayotte
+)
+
+
+def _in_france(lat: float, lon: float) -> bool:
+    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in FRENCH_AREAS)
+
+
+def _valid(lat: float, lon: float) -> bool:
+    return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def _number(text: str) -> float:
+    value = float(text.strip().removeprefix("+"))
+    if value != value or value in (float("inf"), float("-inf")):  # noqa: PLR0124 (NaN check)
+        raise ValueError(text)
+    return value
+
+
+def read_pairs(text: str) -> list[tuple[float, float]]:
+    """Pairs `a,b` separated by white space; ValueError names the first one that is not."""
+    pairs = []
+    for index, chunk in enumerate(text.split()):
+        parts = chunk.split(",")
+        if len(parts) != 2:
+            raise ValueError(f"point {index} {chunk[:40]!r} is not 'lat,lon'")
+        try:
+            pairs.append((_number(parts[0]), _number(parts[1])))
+        except ValueError:
+            raise ValueError(f"point {index} {chunk[:40]!r} is not two numbers") from None
+    return pairs
+
+
+def oriented(
+    pairs: list[tuple[float, float]], path: str, warnings: Warnings
+) -> list[GeoPoint] | None:
+    """Points from lat,lon pairs, swapped when plainly written lon,lat; None if neither fits."""
+    as_written = all(_valid(a, b) for a, b in pairs)
+    swapped = all(_valid(b, a) for a, b in pairs)
+    if as_written and (not swapped or all(_in_france(a, b) for a, b in pairs)):
+        return [GeoPoint(lat=a, lon=b) for a, b in pairs]
+    if swapped and (not as_written or all(_in_france(b, a) for a, b in pairs)):
+        warnings.add(path, "coordinates written lon,lat: read as lat,lon")
+        return [GeoPoint(lat=b, lon=a) for a, b in pairs]
+    if as_written:
+        return [GeoPoint(lat=a, lon=b) for a, b in pairs]
+    return None
+
+
+def polygon(text: str | None, path: str, warnings: Warnings) -> Polygon | None:
+    """A CAP `<polygon>`, or None (with a warning) when it cannot be drawn."""
+    if text is None or not text.strip():
+        warnings.add(path, "empty polygon left out")
+        return None
+    if "+" in text:
+        warnings.add(path, "'+' signs in coordinates ignored")
+    try:
+        pairs = read_pairs(text)
+    except ValueError as exc:
+        warnings.add(path, f"{exc}: polygon left out")
+        return None
+    points = oriented(pairs, path, warnings)
+    if points is None:
+        warnings.add(path, "coordinates out of range: polygon left out")
+        return None
+    if len(set(points)) < 3:
+        warnings.add(path, f"{len(set(points))} distinct points: polygon left out")
+        return None
+    if points[0] != points[-1]:
+        warnings.add(path, "ring not closed: closed by repeating its first point")
+        points.append(points[0])
+    if len(points) > 10_000:
+        warnings.add(path, f"{len(points)} points: polygon left out (at most 10,000)")
+        return None
+    return Polygon(points=points)
+
+
+def circle(text: str | None, path: str, warnings: Warnings) -> Circle | None:
+    """A CAP `<circle>` ("lat,lon radius_km"), or None (with a warning) when unusable."""
+    parts = (text or "").split()
+    if len(parts) != 2:
+        warnings.add(path, f"{(text or '').strip()[:60]!r} is not 'lat,lon radius': left out")
+        return None
+    if "+" in parts[0]:
+        warnings.add(path, "'+' signs in coordinates ignored")
+    try:
+        pairs = read_pairs(parts[0])
+        radius = _number(parts[1])
+    except ValueError as exc:
+        warnings.add(path, f"{exc}: circle left out")
+        return None
+    points = oriented(pairs, path, warnings)
+    if points is None or not 0 < radius <= 20_000:
+        warnings.add(path, "centre or radius out of range: circle left out")
+        return None
+    return Circle(center=points[0], radius_km=radius)
