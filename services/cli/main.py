@@ -19,16 +19,19 @@ from schemas.export import export_schemas
 from schemas.registry import DecodeError
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.deadletter_commands import deadletter_app
+from services.cli.feed_commands import feed_app
 from services.cli.log_commands import db_app, log_app
 from services.cli.picture_commands import picture_app
 from services.demo.feed import feed
 from services.demo.scenario import tempete_alex
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
-from services.picture.app import PictureServerError, PictureService
+from services.intake.app import IntakeService
+from services.picture.app import PictureService
 from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.embedded import EmbeddedServerError
+from services.runtime.http import HttpServerError
 from services.runtime.logging import configure_logging
 from services.runtime.publish import PublishError
 from services.runtime.settings import Settings, load_settings
@@ -45,6 +48,7 @@ schemas_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
 infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(deadletter_app, name="deadletter")
+app.add_typer(feed_app, name="feed")
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")
@@ -75,6 +79,7 @@ def _url(settings: Settings) -> str:
 SERVICES: dict[str, Callable[[Settings], Service]] = {
     "eventlog": EventLogService,
     "picture": PictureService,
+    "intake": IntakeService,
 }
 
 
@@ -142,7 +147,7 @@ def up() -> None:
 
     try:
         asyncio.run(_run_system(settings, _services(settings)))
-    except (EmbeddedServerError, PictureServerError) as exc:
+    except (EmbeddedServerError, HttpServerError) as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
 

@@ -9,17 +9,25 @@ from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import JsClient
-from faststream.nats.message import NatsBatchMessage
+from faststream.nats.message import NatsBatchMessage, NatsMessage
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from schemas import subjects
+from services.eventlog import deadletters
 from services.eventlog.recorder import Recorder
 from services.eventlog.store import EventStore
 from services.runtime.database import make_engine
 from services.runtime.settings import Settings
 from services.runtime.streams import raw_body, service_broker
-from services.runtime.topology import CRISIS_STREAM, EVENTLOG_DURABLE, eventlog_consumer
+from services.runtime.topology import (
+    CRISIS_STREAM,
+    DEADLETTER_DURABLE,
+    DEADLETTER_STREAM,
+    EVENTLOG_DURABLE,
+    deadletter_consumer,
+    eventlog_consumer,
+)
 
 
 class BatchRecorder(Protocol):
@@ -47,6 +55,24 @@ def register(broker: NatsBroker, recorder: BatchRecorder, settings: Settings) ->
         await recorder.record(message.raw_message, js)
 
 
+def register_deadletters(broker: NatsBroker, store: EventStore) -> None:
+    """Keep every dead-letter message in the rejected-inputs table, acking after the insert."""
+
+    @broker.subscriber(
+        subjects.DEADLETTER_ALL,
+        stream=JStream(DEADLETTER_STREAM, declare=False),
+        durable=DEADLETTER_DURABLE,
+        config=deadletter_consumer(),
+        pull_sub=PullSub(batch_size=1, timeout=0.5),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
+        title="eventlog-deadletters",
+        description="Keeps each rejected input, raw, with its reason, in rejected_inputs.",
+    )
+    async def keep_rejected(message: NatsMessage = Context("message")) -> None:
+        await deadletters.keep(store, message.raw_message)
+
+
 class EventLogService:
     """The event log as `crisis up` runs it: a broker, a store, a recorder."""
 
@@ -64,6 +90,7 @@ class EventLogService:
         self.recorder = Recorder(self.store, max_deliver=self.settings.eventlog_max_deliver)
         self.broker = service_broker(nats_url, self.name)
         register(self.broker, self.recorder, self.settings)
+        register_deadletters(self.broker, self.store)
         await self.broker.start()
 
     async def stop(self) -> None:

@@ -98,9 +98,14 @@ class Intake:
         form: Form = "auto",
         crisis: str | None = None,
         content_type: str | None = None,
+        fetch: Fetcher | None = None,
     ) -> list[Outcome]:
-        """Every outcome of one input, in the order found. Nothing is published here."""
+        """Every outcome of one input, in the order found. Nothing is published here.
+
+        `fetch` gets what feed entries link to (default: the intake's own fetcher, if any).
+        """
         job = _Job(self, raw, name=name, feed=feed, crisis=crisis, content_type=content_type)
+        job.fetch = fetch or self.fetch
         try:
             return await job.run(form if form != "auto" else sniff(raw))
         except Rejection as exc:
@@ -145,6 +150,7 @@ class _Job:
         self.overlay: Overlay = intake.index.overlay()
         self.received_at = intake.clock()
         self.digest = hashlib.sha256(raw).hexdigest()
+        self.fetch: Fetcher | None = intake.fetch
 
     async def run(self, form: Form) -> list[Outcome]:
         max_bytes = self.intake.config.max_bytes
@@ -201,7 +207,7 @@ class _Job:
         if found.error is not None:
             return [self.refused(found.error, found.path, document.warnings)]
         if found.link is not None:
-            if not follow_links or self.intake.fetch is None:
+            if not follow_links or self.fetch is None:
                 error = Rejection(f"links are not followed here ({found.link[:200]})", found.path)
                 return [self.refused(error, found.path, document.warnings)]
             return await self.linked(found)
@@ -228,9 +234,9 @@ class _Job:
 
     async def linked(self, found: Found) -> list[Outcome]:
         assert found.link is not None  # noqa: S101 (checked by the caller)
-        assert self.intake.fetch is not None  # noqa: S101 (checked by the caller)
+        assert self.fetch is not None  # noqa: S101 (checked by the caller)
         try:
-            raw = await self.intake.fetch(found.link, self.name)
+            raw = await self.fetch(found.link, self.name)
             document = parse_xml(raw, max_bytes=self.intake.config.max_bytes)
             inner = find_alerts(document, max_bytes=self.intake.config.max_bytes)
         except Rejection as exc:

@@ -42,8 +42,8 @@ class LinkFetcher:
             raise Rejection(f"link {link[:200]!r}: only http(s) and relative links are followed")
         return self._file((Path(base).parent / link).resolve())
 
-    async def get(self, url: str) -> bytes:
-        """GET `url`, refusing a body over the limit."""
+    async def get(self, url: str, *, keep_oversized: bool = False) -> bytes:
+        """GET `url`, refusing a body over the limit (or, if asked, cut one byte past it)."""
         if not is_url(url):
             raise Rejection(f"{url[:200]!r} is not an http(s) address")
         try:
@@ -57,6 +57,8 @@ class LinkFetcher:
                 async for chunk in reply.aiter_bytes():
                     body += chunk
                     if len(body) > self.max_bytes:
+                        if keep_oversized:
+                            return bytes(body[: self.max_bytes + 1])
                         raise Rejection(
                             f"{url[:200]} is over the limit of {self.max_bytes:,} bytes"
                         )

@@ -39,5 +39,8 @@ async def connect(
             await ensure_topology(js, plan)
         yield Bus(nc=nc, js=js)
     finally:
-        if not nc.is_closed:
+        # Draining needs the server; a connection still trying to reach it is closed instead.
+        if nc.is_connected:
             await nc.drain()
+        elif not nc.is_closed:
+            await nc.close()

@@ -54,6 +54,25 @@ class Settings(BaseSettings):
     picture_snapshot_every: int = Field(
         default=5000, ge=0, description="Events of a crisis between two picture snapshots."
     )
+    intake_host: str = Field(default="127.0.0.1", description="Address of the intake's HTTP.")
+    intake_port: int = Field(
+        default=8041, ge=0, le=65535, description="Port of the intake's HTTP; 0 picks a free one."
+    )
+    intake_language: str = Field(
+        default="fr", description="Language of the CAP <info> the intake reports; others are kept."
+    )
+    intake_max_bytes: int = Field(
+        default=768 * 1024,
+        gt=0,
+        description="Largest input the intake reads, in bytes; larger ones are refused and kept.",
+    )
+    intake_fetch_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of fetching a feed or what its entries link to."
+    )
+    feeds_file: Path | None = Field(
+        default=None,
+        description="Feeds and their token digests (TOML); unset: `feeds.toml` under `var_dir`.",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="`auto`: readable on a terminal, JSON otherwise."
@@ -68,6 +87,11 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         """The configured database, or SQLite under `var_dir`."""
         return self.db_url or f"sqlite+aiosqlite:///{self.var_dir / 'crisis.db'}"
+
+    @property
+    def feeds_path(self) -> Path:
+        """The configured feeds file, or `feeds.toml` under `var_dir`."""
+        return self.feeds_file or self.var_dir / "feeds.toml"
 
     @property
     def jetstream_dir(self) -> Path:

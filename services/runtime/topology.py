@@ -33,6 +33,7 @@ CRISIS_STREAM = "CRISIS"
 DEADLETTER_STREAM = "DEADLETTER"
 REPLAY_STREAM = "REPLAY"
 EVENTLOG_DURABLE = "eventlog"
+DEADLETTER_DURABLE = "eventlog-deadletters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,20 @@ def eventlog_consumer(settings: Settings) -> ConsumerConfig:
         # delivered before the pending ones come back: the recorder fills such gaps from the
         # stream, so the log is still written in stream order.
         max_ack_pending=2 * settings.eventlog_batch,
+    )
+
+
+def deadletter_consumer() -> ConsumerConfig:
+    """The event log's durable consumer of rejected inputs, kept in the rejected-inputs table."""
+    return ConsumerConfig(
+        durable_name=DEADLETTER_DURABLE,
+        description="Keeps every rejected input in the rejected-inputs table, acks after insert.",
+        filter_subject=subjects.DEADLETTER_ALL,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=30,
+        # Retried as long as the database is down: a rejected input is never dropped.
+        max_deliver=-1,
     )
 
 

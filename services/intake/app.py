@@ -1,0 +1,129 @@
+"""The intake service: the correlation index from the stream, the HTTP API, and the bus."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import structlog
+from nats.js import JetStreamContext
+
+from services.intake.core import Form, Intake, IntakeConfig, Outcome
+from services.intake.correlation import CorrelationIndex
+from services.intake.dispatch import Dispatcher
+from services.intake.errors import Rejection
+from services.intake.feeds import FeedRegistry
+from services.intake.fetch import Fetcher, LinkFetcher
+from services.intake.follower import IndexFollower
+from services.intake.http import build_api
+from services.runtime.bus import connect
+from services.runtime.http import HttpServer
+from services.runtime.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def intake_config(settings: Settings) -> IntakeConfig:
+    """How the intake reads, from the settings."""
+    return IntakeConfig(language=settings.intake_language, max_bytes=settings.intake_max_bytes)
+
+
+class LiveIntake:
+    """Reads inputs and publishes their outcomes, one input at a time."""
+
+    def __init__(
+        self, js: JetStreamContext, settings: Settings, *, files_root: Path | None = None
+    ) -> None:
+        self.index = CorrelationIndex()
+        self.follower = IndexFollower(js, self.index)
+        self.dispatcher = Dispatcher(js, self.index, max_payload=settings.max_payload)
+        fetch = LinkFetcher(
+            max_bytes=settings.intake_max_bytes,
+            timeout_s=settings.intake_fetch_timeout_s,
+            root=files_root,
+        )
+        self.intake = Intake(self.index, intake_config(settings), fetch=fetch)
+        # One input at a time: an alert and its copy arriving together must meet in the index.
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Open the object store and read the index from the stream."""
+        await self.dispatcher.start()
+        await self.follower.start()
+
+    async def stop(self) -> None:
+        """Stop following the stream."""
+        await self.follower.stop()
+
+    async def submit(
+        self,
+        raw: bytes,
+        *,
+        name: str,
+        feed: str,
+        form: Form = "auto",
+        content_type: str | None = None,
+        crisis: str | None = None,
+        fetch: Fetcher | None = None,
+    ) -> list[Outcome]:
+        """Read one input, publish what it gives and keep what it refuses."""
+        async with self._lock:
+            outcomes = await self.intake.take(
+                raw,
+                name=name,
+                feed=feed,
+                form=form,
+                crisis=crisis,
+                content_type=content_type,
+                fetch=fetch,
+            )
+            await self.dispatcher.deliver(outcomes, raw, feed=feed, content_type=content_type)
+        return outcomes
+
+    async def refuse(
+        self, raw: bytes, error: Rejection, *, name: str, feed: str, content_type: str | None
+    ) -> None:
+        """Keep an input refused before it was read."""
+        outcome = Outcome(input=name, path=error.path or "/", accepted=False, error=error)
+        await self.dispatcher.keep_refused(outcome, raw, feed=feed, content_type=content_type)
+
+
+class IntakeService:
+    """The intake as `crisis up` runs it: the live intake behind its HTTP API."""
+
+    name = "intake"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.http = HttpServer("intake", "CRISIS_INTAKE_PORT")
+        self.live: LiveIntake | None = None
+        self.url = ""
+        self._stack = AsyncExitStack()
+
+    async def start(self, nats_url: str) -> None:
+        """Connect, read the index, and serve HTTP."""
+        try:
+            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-intake"))
+            self.live = LiveIntake(bus.js, self.settings)
+            await self.live.start()
+            self._stack.push_async_callback(self.live.stop)
+            feeds = FeedRegistry.load(self.settings.feeds_path)
+            if not feeds.feeds:
+                log.warning(
+                    "intake.no_feeds",
+                    feeds_file=str(self.settings.feeds_path),
+                    hint="add one with `crisis feed add NAME`; until then every POST is refused",
+                )
+            api = build_api(self.live, feeds, max_bytes=self.settings.intake_max_bytes)
+            self.url = await self.http.start(
+                api, self.settings.intake_host, self.settings.intake_port
+            )
+            self._stack.push_async_callback(self.http.stop)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop serving, stop following, disconnect."""
+        await self._stack.aclose()
