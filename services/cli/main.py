@@ -20,6 +20,7 @@ from schemas.registry import DecodeError
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.deadletter_commands import deadletter_app
 from services.cli.feed_commands import feed_app
+from services.cli.incident_commands import incident_app
 from services.cli.log_commands import db_app, log_app
 from services.cli.picture_commands import picture_app
 from services.demo.feed import feed
@@ -49,6 +50,7 @@ infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(feed_app, name="feed")
+app.add_typer(incident_app, name="incident")
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")

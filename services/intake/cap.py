@@ -382,7 +382,14 @@ def _area(reader: _Reader, element: Element, path: str) -> Area:
         warnings.add(f"{path}/areaDesc", "<areaDesc> missing or empty")
     altitude = _feet(reader, element, "altitude", path)
     ceiling = _feet(reader, element, "ceiling", path)
+    if altitude is not None and ceiling is not None and ceiling < altitude:
+        warnings.add(f"{path}/ceiling", "ceiling below altitude: ceiling left out")
+        ceiling = None
     return Area(description or None, polygons, circles, geocodes, altitude, ceiling)
+
+
+# What a Location can hold, in feet: from the deepest trench to well above any airspace.
+_LOWEST_FT, _HIGHEST_FT = -39_000.0, 328_000.0
 
 
 def _feet(reader: _Reader, element: Element, name: str, path: str) -> float | None:
@@ -390,10 +397,23 @@ def _feet(reader: _Reader, element: Element, name: str, path: str) -> float | No
     if not value:
         return None
     try:
-        return float(value.removeprefix("+"))
+        feet = float(value.removeprefix("+"))
     except ValueError:
         reader.warnings.add(f"{path}/{name}", f"{value[:40]!r} is not a number: left out")
         return None
+    if not _LOWEST_FT <= feet <= _HIGHEST_FT:  # also refuses NaN and infinities
+        reader.warnings.add(f"{path}/{name}", f"{value[:40]!r} feet is out of range: left out")
+        return None
+    return feet
+
+
+def _size(reader: _Reader, text: str | None, path: str) -> int | None:
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > 100_000_000:
+        reader.warnings.add(path, f"{text[:40]!r} is not a size in bytes: left out")
+        return None
+    return int(text)
 
 
 def _resource(reader: _Reader, element: Element, path: str) -> Resource | None:
@@ -414,7 +434,7 @@ def _resource(reader: _Reader, element: Element, path: str) -> Resource | None:
     return Resource(
         description=description,
         mime_type=reader.text(element, "mimeType", path) or None,
-        size=int(size_text) if size_text and size_text.isdigit() else None,
+        size=_size(reader, size_text, f"{path}/size"),
         uri=reader.text(element, "uri", path) or None,
         content=content,
     )

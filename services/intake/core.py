@@ -26,7 +26,7 @@ from services.intake.geojson import Feature as _Feature
 from services.intake.geojson import map_feature, read_features
 from services.intake.mapping import OBJECT_BUCKET, Context, Mapped, map_alert
 from services.intake.own_events import check_event, read_events
-from services.intake.xmlsafe import XmlDocument, parse_xml
+from services.intake.xmlsafe import XmlDocument, parse_xml, without_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +149,9 @@ class _Job:
         self.content_type = content_type
         self.overlay: Overlay = intake.index.overlay()
         self.received_at = intake.clock()
-        self.digest = hashlib.sha256(raw).hexdigest()
+        # What is kept of the input: as received, less any CAP 1.0 password.
+        self.kept = without_secrets(raw)
+        self.digest = hashlib.sha256(self.kept).hexdigest()
         self.fetch: Fetcher | None = intake.fetch
 
     async def run(self, form: Form) -> list[Outcome]:
@@ -197,11 +199,28 @@ class _Job:
             warnings=warnings,
             notes=mapped.notes,
             alert=alert,
-            blobs={**mapped.blobs, **({self.digest: self.raw} if mapped.events else {})},
+            blobs={**mapped.blobs, **({self.digest: self.kept} if mapped.events else {})},
             learnt=mapped.learnt,
         )
 
+    def internal(self, exc: Exception, path: str) -> Outcome:
+        """A refusal caused by a fault of ours: logged, and one item refused, never the intake."""
+        log.error("intake.internal_error", input=self.name, path=path, exc_info=exc)
+        outcome = self.refused(
+            Rejection(f"internal error: {type(exc).__name__}: {exc}", path), path
+        )
+        outcome.internal = True
+        return outcome
+
     async def found(
+        self, found: Found, document: XmlDocument, *, follow_links: bool
+    ) -> list[Outcome]:
+        try:
+            return await self._found(found, document, follow_links=follow_links)
+        except Exception as exc:  # noqa: BLE001 (a bug must refuse one alert, not stop the intake)
+            return [self.internal(exc, found.path)]
+
+    async def _found(
         self, found: Found, document: XmlDocument, *, follow_links: bool
     ) -> list[Outcome]:
         if found.error is not None:
@@ -223,13 +242,6 @@ class _Job:
             mapped = map_alert(alert, self.overlay, self.context(found.status))
         except Rejection as exc:
             return self.refused(exc, exc.path or found.path, alert.warnings, alert.key)
-        except Exception as exc:  # a bug must refuse one alert, not stop the intake
-            log.exception("intake.internal_error", input=self.name, path=found.path)
-            outcome = self.refused(
-                Rejection(f"internal error: {type(exc).__name__}: {exc}", found.path), found.path
-            )
-            outcome.internal = True
-            return outcome
         return self.accepted(found.path, mapped, list(alert.warnings), alert.key)
 
     async def linked(self, found: Found) -> list[Outcome]:
@@ -262,7 +274,7 @@ class _Job:
             original=Attachment(
                 description="Input as received",
                 mime_type=self.content_type or "application/xml",
-                size=len(self.raw),
+                size=len(self.kept),
                 sha256=self.digest,
                 uri=f"nats-object://{OBJECT_BUCKET}/{self.digest}",
             ),
@@ -270,6 +282,12 @@ class _Job:
         )
 
     def feature(self, path: str, data: Any) -> Outcome:
+        try:
+            return self._feature(path, data)
+        except Exception as exc:  # noqa: BLE001 (a bug must refuse one feature, not the intake)
+            return self.internal(exc, path)
+
+    def _feature(self, path: str, data: Any) -> Outcome:
         try:
             mapped = map_feature(
                 _Feature(path, data),
@@ -284,6 +302,12 @@ class _Job:
         return self.accepted(path, mapped, warnings, None)
 
     def event(self, path: str, data: Any) -> Outcome:
+        try:
+            return self._event(path, data)
+        except Exception as exc:  # noqa: BLE001 (a bug must refuse one event, not the intake)
+            return self.internal(exc, path)
+
+    def _event(self, path: str, data: Any) -> Outcome:
         try:
             event = check_event(
                 data, path, self.overlay, feed=self.feed, check_crisis=self.crisis is None

@@ -35,6 +35,8 @@ class IncidentRef:
 
     crisis_id: str
     incident_id: str
+    # The CAP status of the incident's report, when known: exercise and real never mix.
+    status: str | None = None
 
 
 class CorrelationIndex:
@@ -87,7 +89,7 @@ class CorrelationIndex:
             "incident.closed",
             "incident.attached",
         ):
-            ref = IncidentRef(crisis_id, event["incident_id"])
+            ref = IncidentRef(crisis_id, event["incident_id"], event.get("status"))
             self.remember(event.get("external_ids", []), ref)
 
     def overlay(self) -> Overlay:

@@ -27,6 +27,7 @@ from services.eventlog.deadletters import H_CONTENT_TYPE, H_FIELD, H_REASON
 from services.intake.core import Outcome
 from services.intake.correlation import CorrelationIndex
 from services.intake.mapping import OBJECT_BUCKET, event_id
+from services.intake.xmlsafe import without_secrets
 from services.runtime.publish import MSG_ID, publish_event
 
 log = structlog.get_logger(__name__)
@@ -109,6 +110,7 @@ class Dispatcher:
         error = outcome.error
         reason = error.reason if error else "refused"
         path = (error.path if error else None) or outcome.path
+        raw = without_secrets(raw)
         digest = hashlib.sha256(raw).hexdigest()
         kept = raw[: self.keep_max]
         headers = {

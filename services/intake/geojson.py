@@ -83,7 +83,9 @@ def map_feature(
     status = _status(properties.get("status"), path, warnings)
     location = _location(data.get("geometry"), properties, path)
     known = index.find([key])
-    ref = known or IncidentRef(crisis or index.route(status.value), incident_id_for(key))
+    ref = known or IncidentRef(
+        crisis or index.route(status.value), incident_id_for(key), status.value
+    )
     envelope: dict[str, Any] = {
         "event_id": event_id(version_key),
         "crisis_id": ref.crisis_id,
@@ -132,6 +134,16 @@ def map_feature(
         member = ".".join(str(p) for p in error["loc"])
         raise Rejection(f"{member}: {error['msg']}", f"{path}.properties") from None
     mapped.events.append(event)
+    if known is None and closing:
+        # Reported already closed: the report, then its closing.
+        mapped.events.append(
+            IncidentClosed(
+                **{**envelope, "event_id": event_id(version_key, "closed")},
+                incident_id=ref.incident_id,
+                reason=f"closed by feed {feed}",
+                external_ids=[key],
+            )
+        )
     mapped.learnt.append(([key, version_key], ref))
     return mapped
 
@@ -198,10 +210,11 @@ def _location(geometry: object, properties: dict[str, Any], path: str) -> Locati
         return Location(**place)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = f"{path}.geometry" if geometry is not None else f"{path}.properties"
+        where = f"{path}.geometry"
         reason = error["msg"]
         if geometry is None:
             reason = "no geometry and no insee codes: the feature cannot be placed"
+            where = f"{path}.geometry"
         raise Rejection(reason, where) from None
 
 
@@ -225,6 +238,8 @@ def _point(pair: Any) -> GeoPoint:
     # GeoJSON writes longitude first.
     if not isinstance(pair, list) or len(pair) < 2:
         raise ValueError("a position is [longitude, latitude]")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair[:2]):
+        raise ValueError("a position's longitude and latitude are numbers")
     return GeoPoint(lon=pair[0], lat=pair[1])
 
 

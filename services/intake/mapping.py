@@ -127,13 +127,13 @@ def map_alert(alert: Alert, index: CorrelationIndex, context: Context) -> Mapped
                 f"Cancel of an alert this intake has not received ({named})",
                 f"{alert.path}/references",
             )
-        _check_mix(status, target.crisis_id, index, alert.path)
+        _check_mix(status, target, index, alert.path)
         mapped.events.append(writer.closed(target))
         mapped.learnt.append(([alert.key], target))
         return mapped
     info = _chosen(alert, context.language)
     if target is not None:
-        _check_mix(status, target.crisis_id, index, alert.path)
+        _check_mix(status, target, index, alert.path)
         mapped.events.append(writer.updated(info, target))
         mapped.learnt.append(([alert.key, *incident_keys], target))
         return mapped
@@ -146,7 +146,7 @@ def map_alert(alert: Alert, index: CorrelationIndex, context: Context) -> Mapped
     keys = [alert.key, *incident_keys, *root_keys]
     crisis_id = context.forced_crisis or index.route(status)
     incident_id = incident_id_for(root_keys[0] if root_keys else (incident_keys or [alert.key])[0])
-    ref = IncidentRef(crisis_id, incident_id)
+    ref = IncidentRef(crisis_id, incident_id, status.value)
     mapped.events.append(writer.reported(info, ref, keys))
     mapped.learnt.append((keys, ref))
     return mapped
@@ -164,12 +164,14 @@ def _status(alert: Alert, context: Context) -> Status:
     return Status(status)
 
 
-def _check_mix(status: Status, crisis_id: str, index: CorrelationIndex, path: str) -> None:
-    exercise = index.is_exercise(crisis_id)
+def _check_mix(status: Status, target: IncidentRef, index: CorrelationIndex, path: str) -> None:
+    exercise = index.is_exercise(target.crisis_id)
+    if exercise is None and target.status in ("Actual", "Exercise"):
+        exercise = target.status == "Exercise"
     if exercise is not None and exercise != (status is Status.EXERCISE):
         raise Rejection(
-            f"a CAP {status.value} message cannot amend an incident of "
-            f"{'exercise' if exercise else 'real'} crisis {crisis_id}: exercise and real never mix",
+            f"a CAP {status.value} message cannot amend {'an exercise' if exercise else 'a real'} "
+            f"incident ({target.incident_id} in {target.crisis_id}): exercise and real never mix",
             path,
         )
 

@@ -44,10 +44,11 @@ def check_event(
     if not isinstance(data, dict):
         raise Rejection("an event is a JSON object", path)
     kind = data.get("type")
-    if kind not in FEED_EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in FEED_EVENT_TYPES:
         allowed = ", ".join(sorted(FEED_EVENT_TYPES))
+        shown = repr(kind)[:60]
         raise Rejection(
-            f"a feed may not send {kind!r} events; it may send {allowed}", f"{path}.type"
+            f"a feed may not send {shown} events; it may send {allowed}", f"{path}.type"
         )
     if data.get("recorded_at") is not None:
         raise Rejection(

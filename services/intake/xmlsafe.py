@@ -40,6 +40,19 @@ class XmlDocument:
     warnings: Warnings
 
 
+_PASSWORD = re.compile(
+    rb"(<(?:[A-Za-z_][\w.-]*:)?password\b[^>]*>)(.*?)(</(?:[A-Za-z_][\w.-]*:)?password\s*>)",
+    re.DOTALL,
+)
+
+
+def without_secrets(raw: bytes) -> bytes:
+    """The input as kept: a CAP 1.0 `<password>` blanked, everything else byte for byte."""
+    if b"password" not in raw:
+        return raw
+    return _PASSWORD.sub(rb"\1(removed)\3", raw)
+
+
 def local(tag: str) -> str:
     """The local name of an element tag: `{urn:…}alert` -> `alert`."""
     return tag.rpartition("}")[2]
@@ -64,14 +77,15 @@ def parse_xml(raw: bytes, *, max_bytes: int) -> XmlDocument:
     """Parse `raw` as XML under the rules above; `Rejection` says why not."""
     check_size(raw, max_bytes)
     warnings = Warnings()
-    text, encoding = _decode(raw, warnings)
-    if not text.strip():
-        raise Rejection("the input is empty", "/")
-    if (bad := _CONTROL.search(text)) is not None:
-        offset = len(text[: bad.start()].encode(encoding, "replace"))
+    whole, encoding, bom = _decode(raw, warnings)
+    if (bad := _CONTROL.search(whole)) is not None:
+        offset = bom + len(whole[: bad.start()].encode(encoding, "replace"))
         raise Rejection(
             f"control byte 0x{ord(bad.group()):02x} at byte {offset}: not a text document", "/"
         )
+    text = _strip_declaration(whole)
+    if not text.strip():
+        raise Rejection("the input is empty", "/")
     try:
         root = SafeTree.fromstring(
             text, forbid_dtd=True, forbid_entities=True, forbid_external=True
@@ -94,24 +108,24 @@ def parse_xml(raw: bytes, *, max_bytes: int) -> XmlDocument:
     return XmlDocument(root=root, encoding=encoding, warnings=warnings)
 
 
-def _decode(raw: bytes, warnings: Warnings) -> tuple[str, str]:
-    """The document as text (declaration removed), and the encoding it was read in."""
+def _decode(raw: bytes, warnings: Warnings) -> tuple[str, str, int]:
+    """The document as text, the encoding it was read in, and the length of its byte-order mark."""
     if raw.startswith(codecs.BOM_UTF8):
-        return _strip_declaration(_strict(raw[3:], "utf-8")), "utf-8"
+        return _strict(raw[3:], "utf-8"), "utf-8", 3
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _strip_declaration(_strict(raw, "utf-16")), "utf-16"
+        return _strict(raw, "utf-16"), "utf-16", 0
     declaration = _DECLARATION.match(raw)
     declared = _ENCODING.search(declaration.group()) if declaration else None
     if declared is None:
         try:
-            return _strip_declaration(raw.decode("utf-8")), "utf-8"
+            return raw.decode("utf-8"), "utf-8", 0
         except UnicodeDecodeError as exc:
             warnings.add(
                 "/",
                 f"no encoding declared and byte 0x{raw[exc.start]:02x} at byte {exc.start} is not "
                 "UTF-8: read as ISO-8859-1",
             )
-            return _strip_declaration(raw.decode("iso-8859-1")), "iso-8859-1"
+            return raw.decode("iso-8859-1"), "iso-8859-1", 0
     name = declared.group(1).decode("ascii").lower()
     try:
         codec = codecs.lookup(name).name
@@ -119,7 +133,7 @@ def _decode(raw: bytes, warnings: Warnings) -> tuple[str, str]:
         raise Rejection(f"declared encoding {name!r} is unknown", "/?xml") from None
     if codec.replace("_", "-") not in _UTF8:
         warnings.add("/?xml", f"encoding {name} declared: CAP expects UTF-8")
-    return _strip_declaration(_strict(raw, codec)), codec
+    return _strict(raw, codec), codec, 0
 
 
 def _strict(raw: bytes, codec: str) -> str:

@@ -147,6 +147,7 @@ def _incident_reported(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         "other_languages": list(e.get("other_languages", [])),
         "attachments": list(e.get("attachments", [])),
         "signed": e.get("signed", False),
+        "status": e.get("status", "Actual"),
         "state": known.get("state", "open"),
         "reported": fact,
         "updated": fact,

@@ -1,0 +1,324 @@
+"""The intake on a real nats-server, with the event log recording: feeds in, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from schemas.envelope import Status
+from schemas.events import CrisisOpened
+from services.eventlog.app import EventLogService
+from services.eventlog.schema import upgrade
+from services.eventlog.store import EventStore
+from services.intake.app import IntakeService
+from services.intake.attach import attach_incident
+from services.intake.feeds import add_feed
+from services.intake.mapping import OBJECT_BUCKET
+from services.picture.fold import new_picture
+from services.picture.snapshots import SnapshotStore, picture_at
+from services.runtime.bus import Bus
+from services.runtime.database import make_engine
+from services.runtime.embedded import EmbeddedNatsServer
+from services.runtime.publish import publish_event
+from services.runtime.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+CORPUS = Path(__file__).parents[1] / "data" / "intake"
+VIGICRUES = (CORPUS / "cap12_vigicrues_rouge_vesubie.xml").read_bytes()
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Deployment:
+    settings: Settings
+    store: EventStore
+    bus: Bus
+    tokens: dict[str, str]
+    intake: IntakeService
+
+    async def post(
+        self, feed: str, body: bytes, kind: str = "cap", token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.tokens.get(feed, 'none')}"}
+        async with httpx.AsyncClient(base_url=self.intake.url, timeout=10) as client:
+            return await client.post(f"/feeds/{feed}/{kind}", content=body, headers=headers)
+
+    async def events(self, crisis_id: str | None = None) -> list[dict[str, Any]]:
+        return [orjson.loads(r.payload) async for r in self.store.read(crisis_id)]
+
+    async def restart_intake(self) -> None:
+        await self.intake.stop()
+        self.intake = IntakeService(self.settings)
+        await self.intake.start(self.settings.nats_url or "")
+
+
+@pytest.fixture
+async def deployment(
+    nats_server: EmbeddedNatsServer, settings: Settings, bus: Bus
+) -> AsyncIterator[Deployment]:
+    """The event log and the intake on the test server; two feeds with their tokens."""
+    wired = settings.model_copy(
+        update={"nats_url": nats_server.url, "intake_port": 0, "intake_max_bytes": 64 * 1024}
+    )
+    tokens = {name: add_feed(wired.feeds_path, name) for name in ("vigicrues", "meteoalarm")}
+    engine = make_engine(wired.database_url)
+    await upgrade(engine)
+    store = EventStore(engine)
+    eventlog = EventLogService(wired, EventStore(make_engine(wired.database_url)))
+    await eventlog.start(nats_server.url)
+    intake = IntakeService(wired)
+    await intake.start(nats_server.url)
+    deployed = Deployment(wired, store, bus, tokens, intake)
+    try:
+        yield deployed
+    finally:
+        await deployed.intake.stop()
+        await eventlog.stop()
+        await store.close()
+
+
+async def test_an_alert_posted_by_its_feed_is_logged_as_an_incident_of_the_standing_watch(
+    deployment: Deployment,
+) -> None:
+    reply = await deployment.post("vigicrues", VIGICRUES)
+    assert reply.status_code == 200, reply.text
+    [outcome] = reply.json()["outcomes"]
+    assert outcome["accepted"]
+    [event] = outcome["events"]
+
+    async def logged() -> bool:
+        return any(e["event_id"] == event["event_id"] for e in await deployment.events("veille"))
+
+    await until(logged)
+    [recorded] = [e for e in await deployment.events("veille") if e["type"] == "incident.reported"]
+    assert recorded["source"] == "vigicrues"
+    assert recorded["actor"] == "feed:vigicrues"
+    assert recorded["kind"] == "inondation"
+    original = next(a for a in recorded["attachments"] if a["description"] == "Input as received")
+    assert original["sha256"] == hashlib.sha256(VIGICRUES).hexdigest()
+    objects = await deployment.bus.js.object_store(OBJECT_BUCKET)
+    kept = await objects.get(original["sha256"])
+    assert kept.data == VIGICRUES
+
+
+async def test_the_same_alert_from_two_feeds_makes_one_incident(deployment: Deployment) -> None:
+    first = await deployment.post("vigicrues", VIGICRUES)
+    relayed = (CORPUS / "cap12_duplicate_of_vigicrues.xml").read_bytes()
+    second = await deployment.post("meteoalarm", relayed)
+    assert first.status_code == second.status_code == 200
+    assert second.json()["outcomes"][0]["events"] == []
+    assert "already received" in " ".join(second.json()["outcomes"][0]["warnings"])
+    update = await deployment.post(
+        "meteoalarm", (CORPUS / "cap12_vigicrues_update.xml").read_bytes()
+    )
+
+    async def updated() -> bool:
+        return any(e["type"] == "incident.updated" for e in await deployment.events())
+
+    await until(updated)
+    events = await deployment.events()
+    reported = [e for e in events if e["type"] == "incident.reported"]
+    assert len(reported) == 1
+    [changed] = [e for e in events if e["type"] == "incident.updated"]
+    assert changed["incident_id"] == reported[0]["incident_id"]
+    assert update.json()["outcomes"][0]["events"][0]["source"] == "meteoalarm"
+
+
+async def _rejected(deployment: Deployment, reason: str) -> list[Any]:
+    return [r for r in await deployment.store.rejected() if reason in r.reason]
+
+
+async def test_an_unauthorised_sender_is_refused_and_its_input_kept_with_the_reason(
+    deployment: Deployment,
+) -> None:
+    reply = await deployment.post("vigicrues", VIGICRUES, token="not-the-token")  # noqa: S106
+    assert reply.status_code == 401
+    assert "unauthorised" in reply.json()["error"]
+
+    async def kept() -> bool:
+        return bool(await _rejected(deployment, "unauthorised"))
+
+    await until(kept)
+    [row] = await _rejected(deployment, "unauthorised")
+    assert row.raw == VIGICRUES
+    assert row.source == "vigicrues"
+    assert not [e for e in await deployment.events() if e["type"] == "incident.reported"]
+
+
+async def test_a_hostile_document_is_refused_and_kept_and_the_intake_keeps_working(
+    deployment: Deployment,
+) -> None:
+    hostile = (CORPUS / "hostile_billion_laughs.xml").read_bytes()
+    reply = await deployment.post("vigicrues", hostile)
+    assert reply.status_code == 422
+    [outcome] = reply.json()["outcomes"]
+    assert outcome["error"]["path"] == "DOCTYPE"
+
+    async def kept() -> bool:
+        return bool(await _rejected(deployment, "DOCTYPE"))
+
+    await until(kept)
+    [row] = await _rejected(deployment, "DOCTYPE")
+    assert row.raw == hostile
+    assert row.field == "DOCTYPE"
+
+    async def noted() -> bool:
+        return any(e["type"] == "input.rejected" for e in await deployment.events("veille"))
+
+    await until(noted)
+    [event] = [e for e in await deployment.events("veille") if e["type"] == "input.rejected"]
+    assert event["raw_sha256"] == hashlib.sha256(hostile).hexdigest()
+    assert event["input_source"] == "vigicrues"
+    good = await deployment.post("vigicrues", VIGICRUES)
+    assert good.status_code == 200
+
+
+async def test_an_oversized_input_is_refused_with_413_and_kept(deployment: Deployment) -> None:
+    big = VIGICRUES + b"<!--" + b"x" * 70_000 + b"-->"
+    reply = await deployment.post("vigicrues", big)
+    assert reply.status_code == 413
+
+    async def kept() -> bool:
+        return bool(await _rejected(deployment, "over the limit"))
+
+    await until(kept)
+    [row] = await _rejected(deployment, "over the limit")
+    assert big.startswith(row.raw)
+    assert len(row.raw) > 64 * 1024
+
+
+async def test_the_project_events_of_a_feed_are_checked_before_they_are_published(
+    deployment: Deployment,
+) -> None:
+    event = orjson.loads((CORPUS / "event_incident_reported.json").read_bytes())
+    as_other = await deployment.post("vigicrues", orjson.dumps(event), kind="events")
+    assert as_other.status_code == 422
+    assert as_other.json()["outcomes"][0]["error"]["path"] == "$.source"
+    event.update(source="vigicrues", actor="feed:vigicrues")
+    accepted = await deployment.post("vigicrues", orjson.dumps(event), kind="events")
+    assert accepted.status_code == 200, accepted.text
+    plan = {**event, "type": "plan.activated"}
+    refused = await deployment.post("vigicrues", orjson.dumps(plan), kind="events")
+    assert refused.status_code == 422
+    assert "may not send 'plan.activated'" in refused.json()["outcomes"][0]["error"]["reason"]
+
+
+async def test_a_restarted_intake_still_knows_the_alerts_it_took(deployment: Deployment) -> None:
+    first = await deployment.post("vigicrues", VIGICRUES)
+    incident_id = first.json()["outcomes"][0]["events"][0]["incident_id"]
+    await deployment.restart_intake()
+    again = await deployment.post("vigicrues", VIGICRUES)
+    assert again.json()["outcomes"][0]["events"] == []
+    update = await deployment.post(
+        "vigicrues", (CORPUS / "cap12_vigicrues_update.xml").read_bytes()
+    )
+    [event] = update.json()["outcomes"][0]["events"]
+    assert event["type"] == "incident.updated"
+    assert event["incident_id"] == incident_id
+
+
+def _opened(crisis_id: str, status: Status) -> CrisisOpened:
+    return CrisisOpened(
+        crisis_id=crisis_id,
+        occurred_at=datetime(2020, 10, 2, 12, tzinfo=UTC),
+        source="console",
+        actor="dircab",
+        status=status,
+        name="Crues de la Vésubie",
+        kind="crise",
+        departement="06",
+        nature="inondation",
+    )
+
+
+async def test_alerts_go_to_the_open_crisis_of_their_status_and_attached_incidents_follow(
+    deployment: Deployment,
+) -> None:
+    exercise = await deployment.post("vigicrues", (CORPUS / "cap12_exercise.xml").read_bytes())
+    exercise_incident = exercise.json()["outcomes"][0]["events"][0]
+    assert exercise_incident["crisis_id"] == "veille"
+    # Reported while no crisis is open: to the standing watch.
+    first = await deployment.post("vigicrues", VIGICRUES)
+    incident_id = first.json()["outcomes"][0]["events"][0]["incident_id"]
+    assert first.json()["outcomes"][0]["events"][0]["crisis_id"] == "veille"
+    await publish_event(deployment.bus.js, _opened("crue-vesubie", Status.ACTUAL))
+    live = deployment.intake.live
+    assert live is not None
+
+    async def seen_open() -> bool:
+        return "crue-vesubie" in live.index.open_crises
+
+    await until(seen_open)
+    meteo = await deployment.post(
+        "meteoalarm", (CORPUS / "cap12_meteofrance_orange_pluie.xml").read_bytes()
+    )
+    assert meteo.json()["outcomes"][0]["events"][0]["crisis_id"] == "crue-vesubie"
+    test_alert = await deployment.post("meteoalarm", (CORPUS / "cap12_test.xml").read_bytes())
+    assert test_alert.json()["outcomes"][0]["events"][0]["crisis_id"] == "veille"
+
+    # An operator attaches the Vigicrues incident, reported in the standing watch, to the crisis.
+
+    async def logged() -> bool:
+        return any(e.get("incident_id") == incident_id for e in await deployment.events("veille"))
+
+    await until(logged)
+    snapshots = SnapshotStore(deployment.store.engine)
+    watch = await picture_at(deployment.store, snapshots, "veille")
+    crisis = await picture_at(deployment.store, snapshots, "crue-vesubie")
+    with pytest.raises(ValueError, match="never mix"):
+        attach_incident(
+            watch,
+            crisis,
+            exercise_incident["incident_id"],
+            actor="op",
+            reason=None,
+            now=datetime.now(UTC),
+        )
+    for event in attach_incident(
+        watch, crisis, incident_id, actor="op.martin", reason="même crue", now=datetime.now(UTC)
+    ):
+        await publish_event(deployment.bus.js, event)
+
+    async def moved() -> bool:
+        return live.index.find(
+            [f"cap:{first.json()['outcomes'][0]['alert'][4:]}"]
+        ) is not None and (
+            live.index.find([first.json()["outcomes"][0]["alert"]]).crisis_id == "crue-vesubie"  # type: ignore[union-attr]
+        )
+
+    await until(moved)
+    update = await deployment.post(
+        "vigicrues", (CORPUS / "cap12_vigicrues_update.xml").read_bytes()
+    )
+    [event] = update.json()["outcomes"][0]["events"]
+    assert event["crisis_id"] == "crue-vesubie"
+    assert event["incident_id"] == incident_id
+
+    async def folded() -> bool:
+        picture = await picture_at(deployment.store, snapshots, "crue-vesubie")
+        return (
+            picture["incidents"].get(incident_id, {}).get("updated", {}).get("event_id")
+            == (event["event_id"])
+        )
+
+    await until(folded)
+    after = await picture_at(deployment.store, snapshots, "veille")
+    assert after["incidents"][incident_id]["state"] == "handed_over"
+    assert new_picture("x")["incidents"] == {}
