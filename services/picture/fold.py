@@ -224,16 +224,29 @@ def _incident_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     _add_new(incident["warnings"], e.get("warnings", []))
 
 
+# Incidents whose figures do not count in this crisis' bilan.
+NOT_COUNTED = ("merged", "handed_over")
+
+
 def _incident_handed_over(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     incident = _incident(p, e, fact)
+    if incident["state"] not in NOT_COUNTED:
+        for name in incident["bilan"]:
+            _count_part(p, name, incident["incident_id"], None, fact, announce=False)
     incident["state"] = "handed_over"
     incident["handed_over"] = _stamped(fact, to_crisis_id=e["to_crisis_id"], reason=e.get("reason"))
 
 
 def _incident_attached(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    # Attached with what was known where it came from: reported here, from there.
+    # Attached with what was known where it came from: reported here, from there. An incident
+    # coming back to a crisis it had left is open again, and its figures count again.
+    before = p["incidents"].get(e["incident_id"], {}).get("state")
     _incident_reported(p, e, fact)
     incident = p["incidents"][e["incident_id"]]
+    incident["state"] = "open"
+    if before in NOT_COUNTED:
+        for name, figure in incident["bilan"].items():
+            _count_part(p, name, incident["incident_id"], figure["value"], fact, announce=False)
     incident["attached"] = _stamped(
         fact, from_crisis_id=e["from_crisis_id"], reason=e.get("reason")
     )
@@ -250,8 +263,10 @@ def _bilan_assessed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         if value is None:
             continue
         target[name] = _stamped(fact, value=value, source_of_figures=source)
-        if incident_id and p["incidents"][incident_id]["state"] == "merged":
-            continue  # a merged duplicate's figures are the kept incident's: not counted twice
+        if incident_id and p["incidents"][incident_id]["state"] in NOT_COUNTED:
+            # A merged duplicate's figures are the kept incident's: not counted twice. An
+            # incident handed over to another crisis counts there, not here.
+            continue
         if incident_id:
             _count_part(p, name, incident_id, value, fact)
         else:

@@ -19,7 +19,9 @@ from schemas.events import (
     CrisisClosed,
     CrisisOpened,
     DecisionTaken,
+    IncidentAttached,
     IncidentClosed,
+    IncidentHandedOver,
     IncidentMerged,
     IncidentReported,
     IncidentUpdated,
@@ -276,6 +278,38 @@ def test_a_merged_duplicates_figures_leave_the_overall_sum_but_stay_on_the_dupli
     assert picture["bilan"]["evacues"]["value"] == 0
     assert picture["bilan"]["evacues"]["events"] == {}
     assert picture["incidents"]["inc-0004"]["bilan"]["disparus"]["value"] == 3
+
+
+def test_an_incident_handed_over_leaves_the_bilan_and_counts_again_when_it_comes_back() -> None:
+    kept = _assess("inc-0001", disparus=2)
+    leaving = _assess("cap-0001", disparus=5)
+    handed_over = _event(IncidentHandedOver, incident_id="cap-0001")
+    later = _assess("cap-0001", disparus=7)
+
+    picture = _folded(incident_reported(), kept, leaving, handed_over, later)
+
+    assert picture["incidents"]["cap-0001"]["state"] == "handed_over"
+    assert picture["incidents"]["cap-0001"]["handed_over"]["to_crisis_id"] == (
+        "inondation-06-2020-10"
+    )
+    assert picture["bilan"]["disparus"]["value"] == 2
+    assert picture["bilan"]["disparus"]["events"] == {"inc-0001": str(kept.event_id)}
+
+    back = _event(IncidentAttached, incident_id="cap-0001", from_crisis_id="inondation-06-2020-10")
+    picture = _folded(back, picture=picture)
+
+    assert picture["incidents"]["cap-0001"]["state"] == "open"
+    assert picture["incidents"]["cap-0001"]["attached"]["event_id"] == str(back.event_id)
+    assert picture["bilan"]["disparus"]["value"] == 9
+
+
+def test_an_attached_incident_is_reported_here_with_what_was_known_where_it_came_from() -> None:
+    attached = _event(IncidentAttached)
+    incident = _folded(attached)["incidents"]["cap-0001"]
+    assert incident["title"] == "Vigilance rouge crues sur la Vésubie"
+    assert incident["external_ids"] == ["cap:vigicrues@example.fr,FR-VC-2020-10-02-001"]
+    assert incident["reported"]["event_id"] == str(attached.event_id)
+    assert incident["attached"]["from_crisis_id"] == "veille"
 
 
 def test_figures_given_for_a_duplicate_after_its_merge_are_not_counted_again() -> None:

@@ -47,7 +47,7 @@ from schemas.values import (
 )
 from schemas.wire import encode
 from services.picture import views
-from services.picture.fold import BILAN_FIGURES
+from services.picture.fold import BILAN_FIGURES, NOT_COUNTED
 from tests.unit.samples import OCCURRED_AT, sample_event
 
 pytestmark = pytest.mark.unit
@@ -300,7 +300,7 @@ def test_a_summed_figure_is_the_sum_of_the_current_figures_of_the_incidents_not_
                 counted = {
                     incident_id: incident["bilan"][name]
                     for incident_id, incident in picture["incidents"].items()
-                    if incident["state"] != "merged" and name in incident["bilan"]
+                    if incident["state"] not in NOT_COUNTED and name in incident["bilan"]
                 }
                 assert figure["value"] == sum(f["value"] for f in counted.values()), name
                 assert figure["events"] == {i: f["event_id"] for i, f in counted.items()}, name
