@@ -1,10 +1,11 @@
 """`python -m bench` (`make bench`): run every benchmark and write `bench/results.md`.
 
 `python -m bench picture reading` runs only the benchmarks named (raw, recording, reading,
-eventsourcing, picture), and results.md says which ran. BENCH_EVENTS sets how many events the
-first four move (default: 100,000 recorded, 200,000 read); BENCH_PICTURE_EVENTS the length of
-the picture's crisis (default 1,000,000); CRISIS_BENCH_POSTGRES_URL (or
-CRISIS_TEST_POSTGRES_URL) says where PostgreSQL is.
+eventsourcing, picture, intake), and results.md says which ran. BENCH_EVENTS sets how many events
+the first four move (default: 100,000 recorded, 200,000 read); BENCH_PICTURE_EVENTS the length of
+the picture's crisis (default 1,000,000); BENCH_INTAKE_ALERTS the typical alerts the intake
+parses and maps (default 5,000) and BENCH_INTAKE_SUBMITS those it submits to the bus (default
+2,000); CRISIS_BENCH_POSTGRES_URL (or CRISIS_TEST_POSTGRES_URL) says where PostgreSQL is.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import eventsourcing_baseline, machine, picture, raw_jetstream, reading, recording
+from bench import (
+    eventsourcing_baseline,
+    intake,
+    machine,
+    picture,
+    raw_jetstream,
+    reading,
+    recording,
+)
 from bench.clock import now
 from bench.pg import Postgres, find
 from bench.report import Reporter, Row, failure, rich_table, write_results
@@ -39,7 +48,7 @@ READ_EVENTS = 200_000
 TARGET_RECORDED = 15_000
 TARGET_READ = 500_000
 # The benchmarks by the short names `python -m bench NAME…` takes, in the order they run.
-NAMES = ("raw", "recording", "reading", "eventsourcing", "picture")
+NAMES = ("raw", "recording", "reading", "eventsourcing", "picture", "intake")
 
 
 def selected(argv: Sequence[str]) -> tuple[str, ...]:
@@ -206,6 +215,7 @@ def parameters(
     picture_events: int,
     records: Sequence[LogRecord],
     postgres_note: str,
+    intake_counts: tuple[int, int] = (intake.ALERTS, intake.SUBMITS),
 ) -> dict[str, str]:
     """What the run was asked to do."""
     chunk = inspect.signature(EventStore.read_rows).parameters["chunk"].default
@@ -243,6 +253,24 @@ def parameters(
         values["picture: live events / rate"] = (
             f"{picture.LIVE_EVENTS:,} at {picture.LIVE_RATE:,} events/s"
         )
+    if "intake" in ran:
+        alerts, submits = intake_counts
+        values["BENCH_INTAKE_ALERTS / BENCH_INTAKE_SUBMITS"] = (
+            f"{os.environ.get('BENCH_INTAKE_ALERTS', '(unset)')} / "
+            f"{os.environ.get('BENCH_INTAKE_SUBMITS', '(unset)')}"
+        )
+        values["intake: typical alerts parsed and mapped / runs"] = f"{alerts:,} / {intake.RUNS}"
+        values["intake: EDXL-DE envelope runs"] = (
+            f"{intake.ENVELOPE_RUNS} of {intake.ENVELOPE_FILE.name} "
+            f"({intake.ENVELOPE_FILE.stat().st_size:,} bytes)"
+        )
+        values["intake: alerts submitted to the bus"] = (
+            f"{submits:,}, one at a time, after {intake.WARMUP} untimed"
+        )
+        values["intake: typical alert"] = (
+            f"{intake.SOURCE.name} grown to about {intake.ALERT_BYTES:,} bytes "
+            f"({intake.POLYGON_POINTS}-point polygon added), one identifier each"
+        )
     values["PostgreSQL"] = postgres_note
     return values
 
@@ -252,6 +280,7 @@ async def benchmarks(
     ran: Sequence[str],
     counts: tuple[int, int, int],
     postgres: Postgres | None,
+    intake_counts: tuple[int, int] = (intake.ALERTS, intake.SUBMITS),
 ) -> tuple[list[Row], list[str], list[LogRecord]]:
     """The benchmarks in `ran`, in turn; the rows, the remarks, and the records the reads used."""
     recorded, read, picture_events = counts
@@ -325,6 +354,25 @@ async def benchmarks(
             )
         finally:
             gc.unfreeze()
+    if "intake" in ran:
+        alerts, submits = intake_counts
+        reporter.say(
+            f"[bold]6. intake[/] ({alerts:,} typical alerts parsed and mapped, the EDXL-DE "
+            f"envelope, {submits:,} submitted to the bus)"
+        )
+        # As for the picture: what the earlier benchmarks keep stays out of the collector's scans.
+        gc.collect()
+        gc.freeze()
+        try:
+            take(
+                await attempt(
+                    "intake",
+                    reporter,
+                    lambda: intake.run(alerts, submits, reporter=reporter),
+                )
+            )
+        finally:
+            gc.unfreeze()
     return rows, remarks, records
 
 
@@ -339,6 +387,7 @@ async def main(argv: Sequence[str]) -> int:
     console = Console()
     recorded, read = event_counts()
     picture_events = picture.event_count()
+    intake_counts = intake.counts()
     started_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     started = now()
     facts = machine.describe()
@@ -349,7 +398,7 @@ async def main(argv: Sequence[str]) -> int:
     )
     with Reporter(console) as reporter:
         rows, remarks, records = await benchmarks(
-            reporter, ran, (recorded, read, picture_events), postgres
+            reporter, ran, (recorded, read, picture_events), postgres, intake_counts
         )
     total = now() - started
     facts["load average at end (1, 5, 15 min)"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -366,6 +415,7 @@ async def main(argv: Sequence[str]) -> int:
             picture_events=picture_events,
             records=records,
             postgres_note=postgres_note,
+            intake_counts=intake_counts,
         ),
         rows=rows,
         targets=lines,

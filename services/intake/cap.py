@@ -133,9 +133,17 @@ class _Reader:
         self.path = path
         self.warnings = warnings
         self.version = CAP_NAMESPACES.get(namespace(element.tag), "")
+        self._children: dict[int, dict[str, list[Element]]] = {}
 
     def children(self, parent: Element, name: str) -> list[Element]:
-        return [c for c in parent if isinstance(c.tag, str) and local(c.tag) == name]
+        # Each element's children are sorted by local name once: an alert asks for dozens.
+        by_name = self._children.get(id(parent))
+        if by_name is None:
+            by_name = self._children[id(parent)] = {}
+            for child in parent:
+                if isinstance(child.tag, str):
+                    by_name.setdefault(local(child.tag), []).append(child)
+        return by_name.get(name, [])
 
     def text(self, parent: Element, name: str, path: str) -> str | None:
         found = self.children(parent, name)

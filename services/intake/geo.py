@@ -52,13 +52,14 @@ def oriented(
     """Points from lat,lon pairs, swapped when plainly written lon,lat; None if neither fits."""
     as_written = all(_valid(a, b) for a, b in pairs)
     swapped = all(_valid(b, a) for a, b in pairs)
+    # Built without validation: every pair was just checked to be within WGS 84 bounds.
     if as_written and (not swapped or all(_in_france(a, b) for a, b in pairs)):
-        return [GeoPoint(lat=a, lon=b) for a, b in pairs]
+        return [GeoPoint.model_construct(lat=a, lon=b) for a, b in pairs]
     if swapped and (not as_written or all(_in_france(b, a) for a, b in pairs)):
         warnings.add(path, "coordinates written lon,lat: read as lat,lon")
-        return [GeoPoint(lat=b, lon=a) for a, b in pairs]
+        return [GeoPoint.model_construct(lat=b, lon=a) for a, b in pairs]
     if as_written:
-        return [GeoPoint(lat=a, lon=b) for a, b in pairs]
+        return [GeoPoint.model_construct(lat=a, lon=b) for a, b in pairs]
     return None
 
 
