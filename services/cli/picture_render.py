@@ -14,6 +14,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from schemas.envelope import STANDING_WATCH
 from services.picture.fold import BILAN_FIGURES
 
 View = dict[str, Any]
@@ -110,8 +111,12 @@ def render_picture(shown: View) -> list[RenderableType]:
 
 def header(shown: View) -> Text:
     """Name, id, state, département, EXERCICE, position and the instant it stands at."""
-    line = Text(shown["name"] or "(crisis not opened yet)", "bold")
-    line.append(f"  {shown['crisis_id']} · {shown['state']} · département ")
+    if shown["crisis_id"] == STANDING_WATCH:
+        line = Text("Veille (standing watch: what arrives outside any crisis)", "bold")
+        line.append(f"  {shown['crisis_id']} · always open · département ")
+    else:
+        line = Text(shown["name"] or "(crisis not opened yet)", "bold")
+        line.append(f"  {shown['crisis_id']} · {shown['state']} · département ")
     line.append(shown["departement"] or NONE)
     if shown["exercise"]:
         line.append("  ")
@@ -139,6 +144,19 @@ def _severity_rank(incident: dict[str, Any]) -> tuple[bool, int]:
     return incident["state"] != "open", order.index(severity) if severity in order else len(order)
 
 
+def _title(incident: dict[str, Any]) -> Text:
+    """The title, marked when it is not a real report, with the count of intake warnings."""
+    title = cut(incident.get("title") or NONE)
+    status = incident.get("status") or "Actual"
+    if status == "Exercise":
+        title.append(" EXERCICE", "bold yellow")
+    elif status != "Actual":
+        title.append(f" ({status})", "dim")
+    if warnings := incident.get("warnings"):
+        title.append(f" ⚠ {len(warnings)}", "yellow")
+    return title
+
+
 def incidents(shown: View) -> RenderableType:
     """Incidents, open and most severe first."""
     found = sorted(shown["incidents"].values(), key=_severity_rank)
@@ -155,7 +173,7 @@ def incidents(shown: View) -> RenderableType:
             incident["incident_id"],
             incident.get("kind") or NONE,
             Text(severity, SEVERITIES.get(severity, "")),
-            cut(incident.get("title") or NONE),
+            _title(incident),
             Text(incident["state"], "" if incident["state"] == "open" else "dim"),
             when(reported.get("occurred_at")),
             when(reported.get("recorded_at")),
