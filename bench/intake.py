@@ -391,7 +391,7 @@ async def _bus(root: Path, count: int, reporter: Reporter) -> tuple[Row, Figure]
         seconds,
         f"{count / seconds:,.0f} alerts/s, {size / seconds / 1e6:,.1f} MB/s, one submit at a "
         f"time: p50 {p50:,.2f} ms, p99 {p99:,.2f} ms, max {delays_ms[-1]:,.1f} ms per submit; "
-        "each: take + object store (get_info, put) + publish_event with its ack; the stream "
+        "each: take + object store put of the input + publish_event with its ack; the stream "
         f"holds {held:,} events, the object store {stored.size / 1e6:,.1f} MB; CPU µs/alert: "
         f"{cpu_note}",
         p50_ms=p50,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import ObjectStoreConfig, StorageType
-from nats.js.errors import BucketNotFoundError, ObjectNotFoundError
+from nats.js.errors import BucketNotFoundError
 from nats.js.object_store import ObjectStore
 
 from schemas import subjects
@@ -38,6 +38,7 @@ H_RAW_SHA256 = "Crisis-Raw-Sha256"
 H_TRUNCATED = "Crisis-Raw-Truncated"
 # Room left in a bus message for the headers beside the raw input.
 _HEADER_ROOM = 8 * 1024
+_REMEMBERED_DIGESTS = 100_000
 _UNSAFE_HEADER = re.compile(r"[\r\n\x00-\x1f]+")
 
 
@@ -97,10 +98,10 @@ class Dispatcher:
         """Put `content` in the object store under its digest, once."""
         if self.objects is None or digest in self._stored:
             return
-        try:
-            await self.objects.get_info(digest)
-        except ObjectNotFoundError:
-            await self.objects.put(digest, content)
+        # Named by its digest, so putting it again after a restart rewrites the same bytes.
+        await self.objects.put(digest, content)
+        if len(self._stored) >= _REMEMBERED_DIGESTS:
+            self._stored.clear()  # forgetting only costs a rewrite of the same bytes
         self._stored.add(digest)
 
     async def keep_refused(

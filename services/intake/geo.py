@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from schemas.values import Circle, GeoPoint, Polygon
 from services.intake.errors import Warnings
 
@@ -26,8 +28,8 @@ def _valid(lat: float, lon: float) -> bool:
 
 
 def _number(text: str) -> float:
-    value = float(text.strip().removeprefix("+"))
-    if value != value or value in (float("inf"), float("-inf")):  # noqa: PLR0124 (NaN check)
+    value = float(text)  # accepts a leading '+', and so do we
+    if not math.isfinite(value):
         raise ValueError(text)
     return value
 
@@ -36,11 +38,11 @@ def read_pairs(text: str) -> list[tuple[float, float]]:
     """Pairs `a,b` separated by white space; ValueError names the first one that is not."""
     pairs = []
     for index, chunk in enumerate(text.split()):
-        parts = chunk.split(",")
-        if len(parts) != 2:
+        a, comma, b = chunk.partition(",")
+        if not comma or "," in b:
             raise ValueError(f"point {index} {chunk[:40]!r} is not 'lat,lon'")
         try:
-            pairs.append((_number(parts[0]), _number(parts[1])))
+            pairs.append((_number(a), _number(b)))
         except ValueError:
             raise ValueError(f"point {index} {chunk[:40]!r} is not two numbers") from None
     return pairs
@@ -48,18 +50,17 @@ def read_pairs(text: str) -> list[tuple[float, float]]:
 
 def oriented(
     pairs: list[tuple[float, float]], path: str, warnings: Warnings
-) -> list[GeoPoint] | None:
-    """Points from lat,lon pairs, swapped when plainly written lon,lat; None if neither fits."""
+) -> list[tuple[float, float]] | None:
+    """(lat, lon) pairs, swapped when plainly written lon,lat; None if neither order fits."""
     as_written = all(_valid(a, b) for a, b in pairs)
     swapped = all(_valid(b, a) for a, b in pairs)
-    # Built without validation: every pair was just checked to be within WGS 84 bounds.
     if as_written and (not swapped or all(_in_france(a, b) for a, b in pairs)):
-        return [GeoPoint.model_construct(lat=a, lon=b) for a, b in pairs]
+        return pairs
     if swapped and (not as_written or all(_in_france(b, a) for a, b in pairs)):
         warnings.add(path, "coordinates written lon,lat: read as lat,lon")
-        return [GeoPoint.model_construct(lat=b, lon=a) for a, b in pairs]
+        return [(b, a) for a, b in pairs]
     if as_written:
-        return [GeoPoint.model_construct(lat=a, lon=b) for a, b in pairs]
+        return pairs
     return None
 
 
@@ -84,11 +85,12 @@ def polygon(text: str | None, path: str, warnings: Warnings) -> Polygon | None:
         return None
     if points[0] != points[-1]:
         warnings.add(path, "ring not closed: closed by repeating its first point")
-        points.append(points[0])
+        points = [*points, points[0]]
     if len(points) > 10_000:
         warnings.add(path, f"{len(points)} points: polygon left out (at most 10,000)")
         return None
-    return Polygon(points=points)
+    # One validation for the whole ring (in pydantic's core), not one model per point.
+    return Polygon.model_validate({"points": [{"lat": a, "lon": b} for a, b in points]})
 
 
 def circle(text: str | None, path: str, warnings: Warnings) -> Circle | None:
@@ -109,4 +111,5 @@ def circle(text: str | None, path: str, warnings: Warnings) -> Circle | None:
     if points is None or not 0 < radius <= 20_000:
         warnings.add(path, "centre or radius out of range: circle left out")
         return None
-    return Circle(center=points[0], radius_km=radius)
+    lat, lon = points[0]
+    return Circle(center=GeoPoint(lat=lat, lon=lon), radius_km=radius)
