@@ -23,11 +23,13 @@ from services.cli.feed_commands import feed_app
 from services.cli.incident_commands import incident_app
 from services.cli.log_commands import db_app, log_app
 from services.cli.picture_commands import picture_app
-from services.demo.feed import feed
+from services.demo.alerts import FEED, demo_alerts
+from services.demo.feed import feed, feed_alerts
 from services.demo.scenario import tempete_alex
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
 from services.intake.app import IntakeService
+from services.intake.core import Outcome
 from services.picture.app import PictureService
 from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url
@@ -222,7 +224,9 @@ def demo(
                     stop=stop,
                 )
             )
+            alerts = asyncio.create_task(_demo_alerts(system, crisis_id, interval * 10, stop))
             await feed(system.js, events, interval=interval, stop=stop)
+            await alerts
             if not stop.is_set():
                 out.print("The sample crisis is all in; the system keeps running. Ctrl-C stops.")
             await stop.wait()
@@ -234,6 +238,31 @@ def demo(
     except EmbeddedServerError as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
+
+
+async def _demo_alerts(
+    system: CrisisSystem, crisis_id: str, interval: float, stop: asyncio.Event
+) -> None:
+    """Vigicrues CAP alerts through the intake, once it sees the demo crisis open."""
+    intake = next((s for s in system.services if isinstance(s, IntakeService)), None)
+    if intake is None or intake.live is None:
+        return
+    live = intake.live
+
+    def taken(name: str, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            said = ", ".join(f"{e.type} {getattr(e, 'incident_id', '')}" for e in outcome.events)
+            out.print(f"[cyan]intake[/] {name} ({FEED}, CAP): {said or 'nothing new'}")
+
+    await feed_alerts(
+        live,
+        demo_alerts(),
+        ready=lambda: crisis_id in live.index.open_crises,
+        interval=interval,
+        stop=stop,
+        on_taken=taken,
+        feed_name=FEED,
+    )
 
 
 @app.command("tail")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from nats.js import JetStreamContext
 
 from schemas.envelope import Envelope, utc_now
+from services.intake.core import Outcome
 from services.runtime.publish import Published, publish_event
 
 
@@ -32,3 +34,38 @@ async def feed(
         except TimeoutError:
             continue
     return sent
+
+
+class Taker(Protocol):
+    """The running intake, as the demo feeds it."""
+
+    async def submit(self, raw: bytes, *, name: str, feed: str) -> list[Outcome]:
+        """Take one input in and publish what it gives."""
+
+
+async def feed_alerts(
+    intake: Taker,
+    alerts: Sequence[tuple[str, bytes]],
+    *,
+    ready: Callable[[], bool],
+    interval: float,
+    stop: asyncio.Event,
+    on_taken: Callable[[str, list[Outcome]], None] = lambda _n, _o: None,
+    feed_name: str = "vigicrues",
+) -> int:
+    """Once `ready()` (the crisis is open), submit `alerts` one every `interval` seconds."""
+    while not ready():
+        if stop.is_set():
+            return 0
+        await asyncio.sleep(0.1)
+    taken = 0
+    for name, raw in alerts:
+        if stop.is_set():
+            break
+        on_taken(name, await intake.submit(raw, name=name, feed=feed_name))
+        taken += 1
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            continue
+    return taken

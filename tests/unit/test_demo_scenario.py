@@ -123,3 +123,29 @@ def test_missing_persons_go_from_two_to_eight_as_different_actors_count_them(
         if isinstance(event, BilanAssessed) and event.figures.disparus is not None
     ]
     assert missing == [("Préfecture des Alpes-Maritimes", 2), ("SDIS 06", 8)]
+
+
+async def test_the_demo_alerts_are_taken_in_by_the_intake_into_the_open_exercise_crisis() -> None:
+    from services.demo.alerts import FEED, demo_alerts  # noqa: PLC0415
+    from services.intake.core import Intake  # noqa: PLC0415
+    from services.intake.correlation import CorrelationIndex  # noqa: PLC0415
+
+    index = CorrelationIndex()
+    index.observe({"type": "crisis.opened", "crisis_id": "demo-alex", "status": "Exercise"})
+    intake = Intake(index)
+    events = []
+    for name, raw in demo_alerts():
+        for outcome in await intake.take(raw, name=name, feed=FEED):
+            assert outcome.accepted, outcome.error
+            assert outcome.warnings == []
+            for keys, ref in outcome.learnt:
+                index.remember(keys, ref)
+            events += outcome.events
+    assert [e.type for e in events] == [
+        "incident.reported",
+        "incident.reported",
+        "incident.updated",
+    ]
+    assert {e.crisis_id for e in events} == {"demo-alex"}
+    assert all(e.is_exercise for e in events)
+    assert events[2].incident_id == events[0].incident_id  # type: ignore[attr-defined]
