@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +205,35 @@ def test_incident_attach_moves_a_standing_watch_incident_into_the_crisis(env: Se
     assert attached[0]["crisis_id"] == "crue-vesubie"
     assert attached[0]["actor"] == "op.martin"
     assert attached[0]["causation_id"] == handed[0]["event_id"]
+
+
+@pytest.fixture
+def web() -> Iterator[str]:
+    """The corpus served over HTTP on a free port, as a feed publisher would serve it."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(CORPUS))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.usefixtures("env")
+def test_watch_polls_a_feed_url_and_follows_its_entries_links_over_http(web: str) -> None:
+    url = f"{web}/atom_meteoalarm.xml"
+    first = runner.invoke(app, ["feed", "watch", url, "--once", "--json", "--feed", "meteoalarm"])
+    assert first.exit_code == 0, first.output
+    outcomes = _json_lines(first.output)
+    assert len(outcomes) == 3
+    assert all(o["accepted"] for o in outcomes)
+    linked = outcomes[2]
+    assert "cap11_sdis_circle.xml" in linked["path"]
+    assert linked["events"][0]["kind"] == "mouvement_de_terrain"
+    again = runner.invoke(app, ["feed", "watch", url, "--once", "--json", "--feed", "meteoalarm"])
+    assert [o["events"] for o in _json_lines(again.output)] == [[], [], []]
+    taken = runner.invoke(app, ["feed", f"{web}/cap12_test.xml", "--json"])
+    assert taken.exit_code == 0, taken.output
+    assert _json_lines(taken.output)[0]["events"][0]["status"] == "Test"
