@@ -175,7 +175,11 @@ def test_demo_brings_the_system_up_and_feeds_the_whole_sample_crisis(tmp_path: P
     output = "".join(lines) + rest
     events = [line for line in output.splitlines() if line.startswith("#")]
     assert proc.returncode == 0, stderr
-    assert len(events) == 60
+    # The 60 events of the scenario, and what the intake made of the 3 Vigicrues CAP alerts.
+    assert len(events) == 63
+    from_intake = [line for line in events if "cap-" in line.split("incident_id=")[-1][:4]]
+    assert len(from_intake) == 3
+    assert sum(line.startswith("intake ") for line in output.splitlines()) == 3
     assert events[0].startswith("#1 ")
     assert "crisis.opened [EXERCICE]" in events[0]
     assert all("[EXERCICE]" in line for line in events)
