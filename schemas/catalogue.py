@@ -26,15 +26,19 @@ from schemas.events import (
     PlanActivationProposed,
     PlanDeactivated,
     PressReleasePublished,
+    PublicAlertDrafted,
     PublicAlertIssued,
     ResourceEngaged,
     ResourceReleased,
     ResourceRequested,
+    SituationReportCadenceSet,
+    SituationReportDrafted,
     SituationReportIssued,
     TaskAssigned,
     TaskCompleted,
     VigilanceChanged,
     VigipirateChanged,
+    VigipiratePostureProposed,
 )
 
 EVENT_TYPES: tuple[type[Envelope], ...] = (
@@ -52,6 +56,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     PlanActivationProposed,
     PlanActivated,
     PlanDeactivated,
+    VigipiratePostureProposed,
     VigipirateChanged,
     VigilanceChanged,
     ResourceRequested,
@@ -61,8 +66,11 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     DecisionTaken,
     TaskAssigned,
     TaskCompleted,
+    PublicAlertDrafted,
     PublicAlertIssued,
     PressReleasePublished,
+    SituationReportCadenceSet,
+    SituationReportDrafted,
     SituationReportIssued,
     InputRejected,
 )
@@ -83,6 +91,7 @@ AnyEvent = Annotated[
     | PlanActivationProposed
     | PlanActivated
     | PlanDeactivated
+    | VigipiratePostureProposed
     | VigipirateChanged
     | VigilanceChanged
     | ResourceRequested
@@ -92,8 +101,11 @@ AnyEvent = Annotated[
     | DecisionTaken
     | TaskAssigned
     | TaskCompleted
+    | PublicAlertDrafted
     | PublicAlertIssued
     | PressReleasePublished
+    | SituationReportCadenceSet
+    | SituationReportDrafted
     | SituationReportIssued
     | InputRejected,
     Field(discriminator="type"),

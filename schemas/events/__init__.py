@@ -1,6 +1,13 @@
 """The event models, one per event type; `schemas.catalogue` lists them and parses any of them."""
 
-from schemas.events.comms import PressReleasePublished, PublicAlertIssued, SituationReportIssued
+from schemas.events.comms import (
+    PressReleasePublished,
+    PublicAlertDrafted,
+    PublicAlertIssued,
+    SituationReportCadenceSet,
+    SituationReportDrafted,
+    SituationReportIssued,
+)
 from schemas.events.crisis import CodConvened, CodStoodDown, CrisisClosed, CrisisOpened
 from schemas.events.incidents import (
     BilanAssessed,
@@ -23,6 +30,7 @@ from schemas.events.plans import (
     PlanDeactivated,
     VigilanceChanged,
     VigipirateChanged,
+    VigipiratePostureProposed,
 )
 from schemas.events.resources import ResourceEngaged, ResourceReleased, ResourceRequested
 from schemas.events.system import InputRejected
@@ -46,13 +54,17 @@ __all__ = [
     "PlanActivationProposed",
     "PlanDeactivated",
     "PressReleasePublished",
+    "PublicAlertDrafted",
     "PublicAlertIssued",
     "ResourceEngaged",
     "ResourceReleased",
     "ResourceRequested",
+    "SituationReportCadenceSet",
+    "SituationReportDrafted",
     "SituationReportIssued",
     "TaskAssigned",
     "TaskCompleted",
     "VigilanceChanged",
     "VigipirateChanged",
+    "VigipiratePostureProposed",
 ]

@@ -113,3 +113,55 @@ class SituationReportIssued(Envelope):
         if self.next_report_at is not None and self.next_report_at <= self.occurred_at:
             raise ValueError("next_report_at must be after occurred_at")
         return self
+
+
+class PublicAlertDrafted(Envelope):
+    """A public alert has been drafted; it goes out only once the director validates it."""
+
+    type: Literal["comms.public_alert_drafted"] = "comms.public_alert_drafted"
+    schema_version: Literal[1] = 1
+    alert_id: Token = Field(description="Id of the alert.", examples=["alert-0002"])
+    channel: AlertChannel = Field(description="Channel the alert is to go out on.")
+    headline: ShortText = Field(
+        description="Headline, as shown on a phone.",
+        examples=["Alerte inondation : crue torrentielle de la Vésubie"],
+    )
+    risk: Text = Field(description="Nature du risque: what the danger is.")
+    issuing_authority: ShortText = Field(
+        description="Authority the alert is issued by.", examples=["Préfet des Alpes-Maritimes"]
+    )
+    area: Location = Field(description="Area the alert is to be broadcast to.")
+    instructions: Text = Field(description="Conduite à tenir: what people must do.")
+    link: WebUrl | None = Field(default=None, description="Where to read more.")
+    severity: Severity = Field(description="Severity of the danger.")
+    expires_at: Instant | None = Field(default=None, description="When the alert stops applying.")
+    incident_ids: list[Token] = Field(
+        default_factory=list, description="Incidents the alert is about."
+    )
+
+
+class SituationReportDrafted(Envelope):
+    """A situation report has been drafted from the picture at a stated position."""
+
+    type: Literal["sitrep.drafted"] = "sitrep.drafted"
+    schema_version: Literal[1] = 1
+    number: int = Field(ge=1, description="Number the report will carry.", examples=[3])
+    as_of_position: Position = Field(
+        description="Stream position of the last event the report takes into account."
+    )
+    summary: Text = Field(description="The situation, in words.")
+    outlook: Text | None = Field(default=None, description="Expected evolution.")
+    next_report_at: Instant | None = Field(default=None, description="When the next is due.")
+
+
+class SituationReportCadenceSet(Envelope):
+    """The cadence of a crisis' situation reports has been set."""
+
+    type: Literal["sitrep.cadence_set"] = "sitrep.cadence_set"
+    schema_version: Literal[1] = 1
+    every_minutes: int = Field(
+        ge=15, le=24 * 60, description="Minutes between two reports.", examples=[240]
+    )
+    first_due_at: Instant = Field(
+        description="When the next report is due.", examples=["2020-10-02T18:00:00+02:00"]
+    )

@@ -88,6 +88,24 @@ class VigipirateChanged(Envelope):
     )
 
 
+class VigipiratePostureProposed(Envelope):
+    """A change of the Vigipirate posture has been proposed to the authority."""
+
+    type: Literal["vigipirate.posture_proposed"] = "vigipirate.posture_proposed"
+    schema_version: Literal[1] = 1
+    posture: VigipiratePosture = Field(description="The posture proposed.")
+    scope: ShortText | None = Field(
+        default=None, description="Where it would apply.", examples=["Alpes-Maritimes"]
+    )
+    rule: ShortText | None = Field(
+        default=None, description="The rule that fired, when automatic; None when by a person."
+    )
+    reason: Text = Field(description="Why the posture should change.")
+    incident_ids: list[Token] = Field(
+        default_factory=list, description="Incidents that motivate the proposal."
+    )
+
+
 class VigilanceChanged(Envelope):
     """The weather vigilance colour of a phenomenon has changed for a département."""
 

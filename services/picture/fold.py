@@ -63,6 +63,11 @@ def new_picture(crisis_id: str) -> Picture:
         "alerts": {},
         "press_releases": {},
         "sitrep": None,
+        "sitrep_drafts": {},
+        "sitrep_cadence": None,
+        "alert_drafts": {},
+        "vigipirate_proposed": None,
+        "first_report": None,
         "rejected_inputs": 0,
         "events": 0,
         "position": 0,
@@ -134,6 +139,9 @@ _INCIDENT_FIELDS = ("kind", "severity", "title", "description", "location")
 
 
 def _incident_reported(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    if p.get("first_report") is None:
+        # What every delay of the crisis is measured from (proposals, activations, alerts).
+        p["first_report"] = _stamped(fact, incident_id=e["incident_id"])
     # An incident known by its id before its report keeps its figures (counted in the bilan sums),
     # its state and its sources.
     known = p["incidents"].get(e["incident_id"], {})
@@ -459,6 +467,7 @@ def _task_completed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 
 def _alert(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    p.get("alert_drafts", {}).pop(e["alert_id"], None)
     p["alerts"][e["alert_id"]] = _stamped(
         fact,
         alert_id=e["alert_id"],
@@ -478,6 +487,7 @@ def _press_release(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 
 def _sitrep(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    p.get("sitrep_drafts", {}).pop(str(e["number"]), None)
     current = p["sitrep"]
     if current is None or e["number"] >= current["number"]:
         p["sitrep"] = _stamped(
@@ -489,6 +499,55 @@ def _sitrep(p: Picture, e: Event, fact: dict[str, Any]) -> None:
             next_report_at=e.get("next_report_at"),
             validated_by=e["validated_by"],
         )
+
+
+# Handlers of events added after the first catalogue use setdefault: snapshots taken before
+# them have no such keys.
+
+
+def _alert_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    p.setdefault("alert_drafts", {})[e["alert_id"]] = _stamped(
+        fact,
+        alert_id=e["alert_id"],
+        channel=e["channel"],
+        headline=e["headline"],
+        risk=e["risk"],
+        severity=e["severity"],
+        instructions=e["instructions"],
+        issuing_authority=e["issuing_authority"],
+        area=e["area"],
+        link=e.get("link"),
+        expires_at=e.get("expires_at"),
+        incident_ids=e.get("incident_ids", []),
+    )
+
+
+def _sitrep_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    p.setdefault("sitrep_drafts", {})[str(e["number"])] = _stamped(
+        fact,
+        number=e["number"],
+        as_of_position=e["as_of_position"],
+        summary=e["summary"],
+        outlook=e.get("outlook"),
+        next_report_at=e.get("next_report_at"),
+    )
+
+
+def _sitrep_cadence(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    p["sitrep_cadence"] = _stamped(
+        fact, every_minutes=e["every_minutes"], first_due_at=e["first_due_at"]
+    )
+
+
+def _vigipirate_proposed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    p["vigipirate_proposed"] = _stamped(
+        fact,
+        posture=e["posture"],
+        scope=e.get("scope"),
+        rule=e.get("rule"),
+        reason=e["reason"],
+        incident_ids=e.get("incident_ids", []),
+    )
 
 
 def _rejected(p: Picture, _e: Event, _fact: dict[str, Any]) -> None:
@@ -522,5 +581,9 @@ HANDLERS: dict[str, Handler] = {
     "comms.public_alert_issued": _alert,
     "comms.press_release_published": _press_release,
     "sitrep.issued": _sitrep,
+    "sitrep.drafted": _sitrep_drafted,
+    "sitrep.cadence_set": _sitrep_cadence,
+    "comms.public_alert_drafted": _alert_drafted,
+    "vigipirate.posture_proposed": _vigipirate_proposed,
     "input.rejected": _rejected,
 }
