@@ -3,6 +3,7 @@
 Live events:    crisis.<crisis_id>.<aggregate>.<event>
 Dead letters:   deadletter.<source>
 Replays:        replay.<session>.<crisis_id>.<aggregate>.<event>
+Cell acts:      cell.act (request-reply, not stored: the events an act gives are)
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from schemas.types import TOKEN_PATTERN
 LIVE_ROOT = "crisis"
 DEADLETTER_ROOT = "deadletter"
 REPLAY_ROOT = "replay"
+
+CELL_ACTS = "cell.act"
 
 LIVE_ALL = f"{LIVE_ROOT}.>"
 DEADLETTER_ALL = f"{DEADLETTER_ROOT}.>"

@@ -150,6 +150,16 @@ class SituationReportDrafted(Envelope):
         description="Stream position of the last event the report takes into account."
     )
     summary: Text = Field(description="The situation, in words.")
+    bilan: Bilan = Field(default_factory=Bilan, description="Impact figures at that position.")
+    active_plans: list[Token] = Field(
+        default_factory=list, description="Codes of the plans active at that position."
+    )
+    resources: list[ResourceTally] = Field(
+        default_factory=list, description="Resources engaged at that position, by service."
+    )
+    decision_ids: list[Token] = Field(
+        default_factory=list, description="Decisions taken since the previous report."
+    )
     outlook: Text | None = Field(default=None, description="Expected evolution.")
     next_report_at: Instant | None = Field(default=None, description="When the next is due.")
 

@@ -233,7 +233,7 @@ def _check_feed(feed: str) -> None:
 
 
 @feed_app.command("watch")
-def watch(  # noqa: PLR0917 (typer: each parameter is a command-line option)
+def watch(
     source: Annotated[str, typer.Argument(help="A feed URL to poll, or a drop folder.")],
     every: Annotated[float, typer.Option(min=0.1, help="Seconds between two polls.")] = 60.0,
     feed: FeedOption = "watch",

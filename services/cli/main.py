@@ -17,6 +17,8 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
+from services.cell.app import CellService
+from services.cli import cell_commands, report_commands
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.deadletter_commands import deadletter_app
 from services.cli.feed_commands import feed_app
@@ -26,11 +28,13 @@ from services.cli.picture_commands import picture_app
 from services.demo.alerts import FEED, demo_alerts
 from services.demo.feed import feed, feed_alerts
 from services.demo.scenario import tempete_alex
+from services.docs import export_asyncapi
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
 from services.intake.app import IntakeService
 from services.intake.core import Outcome
 from services.picture.app import PictureService
+from services.plans.app import PlansService
 from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.embedded import EmbeddedServerError
@@ -48,15 +52,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 schemas_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
+docs_app = typer.Typer(help="Documents for integrators: AsyncAPI.", no_args_is_help=True)
 infra_app = typer.Typer(help="Deployment files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(feed_app, name="feed")
 app.add_typer(incident_app, name="incident")
+cell_commands.register(app)
+report_commands.register(app)
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(infra_app, name="infra")
+app.add_typer(docs_app, name="docs")
 
 out = Console()
 err = Console(stderr=True)
@@ -84,6 +92,8 @@ SERVICES: dict[str, Callable[[Settings], Service]] = {
     "eventlog": EventLogService,
     "picture": PictureService,
     "intake": IntakeService,
+    "cell": CellService,
+    "plans": PlansService,
 }
 
 
@@ -288,6 +298,17 @@ def schemas_export(
     """Write one JSON Schema file per event type, and an index.json."""
     written = export_schemas(directory)
     out.print(f"wrote {len(written) - 1} event schemas and index.json to {directory}")
+
+
+@docs_app.command("asyncapi")
+def docs_asyncapi(
+    directory: Annotated[Path, typer.Argument(help="Folder for the documents.")] = Path(
+        "docs/asyncapi"
+    ),
+) -> None:
+    """Write the AsyncAPI document of every service's channels (FastStream generates them)."""
+    written = export_asyncapi(directory)
+    out.print(f"wrote {len(written)} AsyncAPI documents to {directory}")
 
 
 @infra_app.command("streams")

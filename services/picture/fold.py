@@ -83,6 +83,7 @@ def fold(picture: Picture, event: Event, position: int, recorded_at: str) -> Pic
         "event_id": event["event_id"],
         "occurred_at": event["occurred_at"],
         "recorded_at": recorded_at,
+        "position": position,
         "actor": event["actor"],
     }
     handler = HANDLERS.get(event["type"])
@@ -522,7 +523,21 @@ def _alert_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     )
 
 
+_SITREP_CONTENT = (
+    "number",
+    "as_of_position",
+    "summary",
+    "bilan",
+    "active_plans",
+    "resources",
+    "decision_ids",
+    "outlook",
+    "next_report_at",
+)
+
+
 def _sitrep_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    # The draft keeps its whole content: the report issued is the report drafted, validated.
     p.setdefault("sitrep_drafts", {})[str(e["number"])] = _stamped(
         fact,
         number=e["number"],
@@ -530,6 +545,7 @@ def _sitrep_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         summary=e["summary"],
         outlook=e.get("outlook"),
         next_report_at=e.get("next_report_at"),
+        content={name: e.get(name) for name in _SITREP_CONTENT},
     )
 
 

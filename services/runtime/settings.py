@@ -73,6 +73,15 @@ class Settings(BaseSettings):
         default=None,
         description="Feeds and their token digests (TOML); unset: `feeds.toml` under `var_dir`.",
     )
+    people_file: Path | None = Field(
+        default=None,
+        description="The people of the cell and their roles (TOML); unset: `people.toml` under "
+        "`var_dir`.",
+    )
+    plans_dir: Path = Field(
+        default=Path("infra/plans"),
+        description="Folder of the plan rules, one `<département>.toml` each.",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="`auto`: readable on a terminal, JSON otherwise."
@@ -92,6 +101,11 @@ class Settings(BaseSettings):
     def feeds_path(self) -> Path:
         """The configured feeds file, or `feeds.toml` under `var_dir`."""
         return self.feeds_file or self.var_dir / "feeds.toml"
+
+    @property
+    def people_path(self) -> Path:
+        """The configured people file, or `people.toml` under `var_dir`."""
+        return self.people_file or self.var_dir / "people.toml"
 
     @property
     def jetstream_dir(self) -> Path:

@@ -1,0 +1,150 @@
+"""The command service: acts of the cell in by request-reply, checked, published as events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from faststream import Context
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import JsClient
+from faststream.nats.message import NatsMessage
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+
+from schemas import subjects
+from schemas.envelope import utc_now
+from services.cell.commands import Request
+from services.cell.core import Refused, decide
+from services.cell.people import People, PeopleFileError
+from services.picture.follow import PictureFollower
+from services.runtime.bus import connect
+from services.runtime.publish import PublishError, publish_event
+from services.runtime.settings import Settings
+from services.runtime.streams import raw_body, service_broker
+
+log = structlog.get_logger(__name__)
+
+
+class PeopleFile:
+    """The people file, read again when it changes (so `crisis user add` needs no restart)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: float | None = None
+        self._people = People()
+
+    def current(self) -> People:
+        """The people as the file says now."""
+        try:
+            stamp = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return People()
+        if stamp != self._stamp:
+            self._people, self._stamp = People.load(self.path), stamp
+        return self._people
+
+
+class Cell:
+    """Decides each act against the live pictures, publishes its events, waits to see them."""
+
+    def __init__(
+        self,
+        follower: PictureFollower,
+        people: PeopleFile,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.follower = follower
+        self.people = people
+        self.clock = clock
+        # One act at a time: the second sees the first's events in the picture.
+        self._lock = asyncio.Lock()
+
+    async def handle(self, raw: bytes, js: JetStreamContext) -> dict[str, Any]:
+        """The reply to one request: the events published, or why there are none."""
+        try:
+            request = Request.model_validate_json(raw)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            return {"ok": False, "error": f"invalid act: {where}: {error['msg']}"}
+        try:
+            person = self.people.current().find(request.actor)
+        except PeopleFileError as exc:
+            return {"ok": False, "error": str(exc)}
+        if person is None:
+            return {
+                "ok": False,
+                "error": f"{request.actor!r} is not a known, enabled person of the cell "
+                "(`crisis user add NAME --role ROLE`)",
+            }
+        async with self._lock:
+            try:
+                events = decide(request.command, person, self.follower.pictures, self.clock())
+            except Refused as exc:
+                log.info("cell.refused", actor=person.ident, act=request.command.act, why=str(exc))
+                return {"ok": False, "error": str(exc)}
+            try:
+                published = [await publish_event(js, event) for event in events]
+            except PublishError as exc:
+                return {"ok": False, "error": f"not recorded, try again: {exc}"}
+            await self.follower.wait_for(published[-1].seq)
+        log.info("cell.acted", actor=person.ident, act=request.command.act, events=len(events))
+        return {
+            "ok": True,
+            "events": [event.to_wire() for event in events],
+            "positions": [p.seq for p in published],
+        }
+
+
+def register(broker: NatsBroker, cell: Cell) -> None:
+    """Answer the acts of the cell on `cell.act`."""
+
+    @broker.subscriber(
+        subjects.CELL_ACTS,
+        decoder=raw_body,
+        title="cell",
+        description=(
+            "Acts of the crisis cell (open a crisis, report an incident, activate a plan, issue "
+            "a report…), request-reply: `{actor, command}` in; `{ok, events, positions}` or "
+            "`{ok: false, error}` out. Roles are checked here; a refused act publishes nothing."
+        ),
+    )
+    async def act(js: JsClient, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        return await cell.handle(message.raw_message.data, js)
+
+
+class CellService:
+    """The cell as `crisis up` runs it."""
+
+    name = "cell"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.follower: PictureFollower | None = None
+        self._stack = AsyncExitStack()
+
+    async def start(self, nats_url: str) -> None:
+        """Fold the stream, then answer acts."""
+        try:
+            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-cell"))
+            self.follower = PictureFollower(bus.js)
+            await self.follower.start()
+            self._stack.push_async_callback(self.follower.stop)
+            broker = service_broker(nats_url, self.name)
+            register(broker, Cell(self.follower, PeopleFile(self.settings.people_path)))
+            await broker.start()
+            self._stack.push_async_callback(broker.stop)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop answering, stop following, disconnect."""
+        await self._stack.aclose()

@@ -1,0 +1,1 @@
+"""What the cell tells the public and its partners: public alerts written as CAP, out."""

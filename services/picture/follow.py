@@ -1,0 +1,85 @@
+"""Pictures kept in memory by a service that decides from them (the cell, the plans).
+
+An ordered consumer folds every live event from the start of the stream; a service that has just
+published waits until its own events are folded before it decides again, so that two acts in a
+row see each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import orjson
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
+
+from schemas import subjects
+from services.picture.fold import Picture, fold, new_picture
+from services.runtime.streams import instant_text
+from services.runtime.topology import CRISIS_STREAM
+
+log = structlog.get_logger(__name__)
+
+Listener = Callable[[Picture, dict[str, object]], Awaitable[None]]
+
+
+class PictureFollower:
+    """Every crisis' picture, folded from the stream as it grows."""
+
+    def __init__(self, js: JetStreamContext, *, on_event: Listener | None = None) -> None:
+        self.js = js
+        self.pictures: dict[str, Picture] = {}
+        self.position = 0
+        self.on_event = on_event
+        self._moved = asyncio.Condition()
+        self._subscription: JetStreamContext.PushSubscription | None = None
+
+    async def start(self, *, catch_up_timeout_s: float = 60.0) -> None:
+        """Follow the stream from its start and return once what it held at start is folded."""
+        info = await self.js.stream_info(CRISIS_STREAM)
+        last = info.state.last_seq
+        self._subscription = await self.js.subscribe(
+            subjects.LIVE_ALL,
+            stream=CRISIS_STREAM,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+            cb=self._folded,
+        )
+        await self.wait_for(last, timeout_s=catch_up_timeout_s)
+
+    async def _folded(self, msg: Msg) -> None:
+        meta = msg.metadata
+        try:
+            event = orjson.loads(msg.data)
+            crisis_id = event["crisis_id"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            log.warning("follower.undecodable", position=meta.sequence.stream)
+        else:
+            picture = self.pictures.get(crisis_id) or new_picture(crisis_id)
+            self.pictures[crisis_id] = picture
+            fold(picture, event, meta.sequence.stream, instant_text(meta.timestamp))
+            if self.on_event is not None:
+                await self.on_event(picture, event)
+        async with self._moved:
+            self.position = max(self.position, meta.sequence.stream)
+            self._moved.notify_all()
+
+    async def wait_for(self, position: int, *, timeout_s: float = 10.0) -> None:
+        """Return once the event at `position` (and all before it) is folded."""
+        async with self._moved:
+            await asyncio.wait_for(
+                self._moved.wait_for(lambda: self.position >= position), timeout_s
+            )
+
+    def picture(self, crisis_id: str) -> Picture | None:
+        """The picture of a crisis, if any of its events has been seen."""
+        return self.pictures.get(crisis_id)
+
+    async def stop(self) -> None:
+        """Stop following."""
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None

@@ -1,0 +1,116 @@
+"""The plans service: the rules of each crisis' département, evaluated as its picture changes.
+
+Proposals carry stable event ids (crisis, rule, plan or posture), so a proposal is published
+once however often its rule fires. History is not re-evaluated: at start the service folds the
+stream, then evaluates each open crisis once, as it stands, and every change after that.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import structlog
+from nats.js import JetStreamContext
+
+from schemas.envelope import Status, utc_now
+from services.picture.fold import Picture
+from services.picture.follow import PictureFollower
+from services.plans.rules import RulesError, RuleSet, evaluate, load_rules, proposal_events
+from services.runtime.bus import connect
+from services.runtime.publish import publish_event
+from services.runtime.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# Events after which a proposal may be due.
+WATCHED = frozenset(
+    {
+        "crisis.opened",
+        "incident.reported",
+        "incident.updated",
+        "incident.attached",
+        "incident.merged",
+        "bilan.assessed",
+        "vigilance.changed",
+    }
+)
+
+
+class RuleBook:
+    """The rules of each département, read once from `<plans_dir>/<département>.toml`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._sets: dict[str, RuleSet | None] = {}
+
+    def of(self, departement: str | None) -> RuleSet | None:
+        """The rules of a département, or None when it has no file (or a broken one, logged)."""
+        if departement is None:
+            return None
+        if departement not in self._sets:
+            path = self.folder / f"{departement}.toml"
+            try:
+                self._sets[departement] = load_rules(path) if path.exists() else None
+            except RulesError as exc:
+                log.exception("plans.rules_unreadable", file=str(path), error=str(exc))
+                self._sets[departement] = None
+        return self._sets[departement]
+
+
+class Proposer:
+    """Evaluates a crisis' rules on its picture and publishes what they propose."""
+
+    def __init__(self, js: JetStreamContext, rules: RuleBook) -> None:
+        self.js = js
+        self.rules = rules
+        self.live = False
+
+    async def on_event(self, picture: Picture, event: dict[str, object]) -> None:
+        """Called for each event folded; evaluates once the service is live."""
+        if self.live and event.get("type") in WATCHED:
+            await self.propose(picture)
+
+    async def propose(self, picture: Picture) -> int:
+        """Publish what the rules propose for this picture now; the number published."""
+        rules = self.rules.of(picture.get("departement"))
+        if rules is None or picture["state"] != "open":
+            return 0
+        proposals = evaluate(picture, rules)
+        status = Status.EXERCISE if picture["exercise"] else Status.ACTUAL
+        events = proposal_events(
+            proposals, crisis_id=picture["crisis_id"], status=status, now=utc_now()
+        )
+        for event in events:
+            await publish_event(self.js, event)
+            log.info("plans.proposed", crisis_id=picture["crisis_id"], type=event.type)
+        return len(events)
+
+
+class PlansService:
+    """The plans as `crisis up` runs them."""
+
+    name = "plans"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack = AsyncExitStack()
+
+    async def start(self, nats_url: str) -> None:
+        """Fold the stream, evaluate every open crisis once, then follow."""
+        try:
+            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-plans"))
+            proposer = Proposer(bus.js, RuleBook(self.settings.plans_dir))
+            follower = PictureFollower(bus.js, on_event=proposer.on_event)
+            await follower.start()
+            self._stack.push_async_callback(follower.stop)
+            proposer.live = True
+            for picture in list(follower.pictures.values()):
+                await proposer.propose(picture)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop following, disconnect."""
+        await self._stack.aclose()

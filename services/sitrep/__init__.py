@@ -1,0 +1,1 @@
+"""Points de situation: numbered, summarised and rendered from the picture of a crisis."""
