@@ -313,6 +313,8 @@ def _plan_name(plan: dict[str, Any]) -> str:
 
 def _figures(picture: Picture, values: dict[str, int]) -> tuple[Figure, ...]:
     order = {name: rank for rank, name in enumerate(BILAN_FIGURES)}
+    # A report read back from the log names every figure, the unassessed ones as null.
+    values = {name: value for name, value in values.items() if value is not None}
     figures = []
     for name in sorted(values, key=lambda n: (order.get(n, len(order)), n)):
         stated = picture["bilan"].get(name, {})
