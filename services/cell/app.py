@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +19,15 @@ from pydantic import ValidationError
 
 from schemas import subjects
 from schemas.envelope import utc_now
-from services.cell.commands import Request
+from services.cell.commands import DraftSitrep, Request
 from services.cell.core import Refused, decide
-from services.cell.people import People, PeopleFileError
+from services.cell.people import People, PeopleFileError, Person, Role
 from services.picture.follow import PictureFollower
 from services.runtime.bus import connect
 from services.runtime.publish import PublishError, publish_event
 from services.runtime.settings import Settings
 from services.runtime.streams import raw_body, service_broker
+from services.sitrep.cadence import draft_due
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,10 @@ class PeopleFile:
         if stamp != self._stamp:
             self._people, self._stamp = People.load(self.path), stamp
         return self._people
+
+
+# The service that drafts the reports a cadence makes due: an operator of the cell, in effect.
+SITREP_SERVICE = Person("service:sitrep", Role.OPERATOR, "Points de situation (cadence)")
 
 
 class Cell:
@@ -84,23 +89,38 @@ class Cell:
                 "error": f"{request.actor!r} is not a known, enabled person of the cell "
                 "(`crisis user add NAME --role ROLE`)",
             }
+        return await self.perform(request.command, person, js)
+
+    async def perform(self, command: Any, person: Person, js: JetStreamContext) -> dict[str, Any]:
+        """Decide one act of `person` and publish what it gives; the reply says how it went."""
         async with self._lock:
             try:
-                events = decide(request.command, person, self.follower.pictures, self.clock())
+                events = decide(command, person, self.follower.pictures, self.clock())
             except Refused as exc:
-                log.info("cell.refused", actor=person.ident, act=request.command.act, why=str(exc))
+                log.info("cell.refused", actor=person.ident, act=command.act, why=str(exc))
                 return {"ok": False, "error": str(exc)}
             try:
                 published = [await publish_event(js, event) for event in events]
             except PublishError as exc:
                 return {"ok": False, "error": f"not recorded, try again: {exc}"}
             await self.follower.wait_for(published[-1].seq)
-        log.info("cell.acted", actor=person.ident, act=request.command.act, events=len(events))
+        log.info("cell.acted", actor=person.ident, act=command.act, events=len(events))
         return {
             "ok": True,
             "events": [event.to_wire() for event in events],
             "positions": [p.seq for p in published],
         }
+
+    async def draft_due_reports(self, js: JetStreamContext) -> int:
+        """Draft the report of every open crisis whose cadence makes one due; how many."""
+        now = self.clock()
+        drafted = 0
+        for picture in list(self.follower.pictures.values()):
+            if draft_due(picture, now):
+                command = DraftSitrep(crisis_id=picture["crisis_id"])
+                reply = await self.perform(command, SITREP_SERVICE, js)
+                drafted += bool(reply["ok"])
+        return drafted
 
 
 def register(broker: NatsBroker, cell: Cell) -> None:
@@ -138,13 +158,30 @@ class CellService:
             await self.follower.start()
             self._stack.push_async_callback(self.follower.stop)
             broker = service_broker(nats_url, self.name)
-            register(broker, Cell(self.follower, PeopleFile(self.settings.people_path)))
+            cell = Cell(self.follower, PeopleFile(self.settings.people_path))
+            register(broker, cell)
             await broker.start()
             self._stack.push_async_callback(broker.stop)
+            cadence = asyncio.create_task(self._keep_cadence(cell, bus.js))
+            self._stack.push_async_callback(_cancelled, cadence)
         except BaseException:
             await self.stop()
             raise
 
+    async def _keep_cadence(self, cell: Cell, js: JetStreamContext) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sitrep_check_every_s)
+            try:
+                await cell.draft_due_reports(js)
+            except Exception:
+                log.exception("cell.cadence_failed")
+
     async def stop(self) -> None:
         """Stop answering, stop following, disconnect."""
         await self._stack.aclose()
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task

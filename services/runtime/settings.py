@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         description="The people of the cell and their roles (TOML); unset: `people.toml` under "
         "`var_dir`.",
     )
+    sitrep_check_every_s: float = Field(
+        default=30.0, gt=0, description="How often the cell looks for reports a cadence makes due."
+    )
     plans_dir: Path = Field(
         default=Path("infra/plans"),
         description="Folder of the plan rules, one `<département>.toml` each.",

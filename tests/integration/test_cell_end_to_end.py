@@ -10,10 +10,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from schemas import subjects
 from services.cell.app import CellService
 from services.cell.people import Role, add_person
+from services.cli.main import app
 from services.cli.report_commands import alert_cap
 from services.comms.cap_out import validate_cap
 from services.eventlog.app import EventLogService
@@ -58,6 +61,7 @@ async def system(
             "picture_port": 0,
             "intake_port": 0,
             "plans_dir": PLANS,
+            "sitrep_check_every_s": 0.2,
         }
     )
     add_person(wired.people_path, "dircab", Role.DIRECTOR, "Directeur de cabinet")
@@ -103,9 +107,14 @@ async def test_a_crisis_from_the_first_alert_to_the_public_alert(
     refused = await _act(running, "obs.ars", act="open_crisis", name="x", departement="06")
     assert not refused["ok"]
     assert "observer" in refused["error"]
-    opened = await _act(running, "dircab", act="open_crisis",
-                        name="Crues de la Vésubie et de la Roya", departement="06",
-                        nature="inondation")  # fmt: skip
+    opened = await _act(
+        running,
+        "dircab",
+        act="open_crisis",
+        name="Crues de la Vésubie et de la Roya",
+        departement="06",
+        nature="inondation",
+    )
     assert opened["ok"], opened
 
     # Feeds bring the incident and the red vigilance in through the intake.
@@ -116,11 +125,17 @@ async def test_a_crisis_from_the_first_alert_to_the_public_alert(
     )
     assert alert.events[0].crisis_id == CRISIS
     vigilance = {
-        "type": "vigilance.changed", "schema_version": 1, "crisis_id": CRISIS,
-        "occurred_at": "2020-10-02T06:00:00+02:00", "source": "meteo", "actor": "feed:meteo",
-        "departement": "06", "phenomenon": "pluie_inondation", "colour": "rouge",
+        "type": "vigilance.changed",
+        "schema_version": 1,
+        "crisis_id": CRISIS,
+        "occurred_at": "2020-10-02T06:00:00+02:00",
+        "source": "meteo",
+        "actor": "feed:meteo",
+        "departement": "06",
+        "phenomenon": "pluie_inondation",
+        "colour": "rouge",
         "valid_from": "2020-10-02T06:00:00+02:00",
-    }  # fmt: skip
+    }
     [taken] = await intake.submit(orjson.dumps(vigilance), name="vigilance", feed="meteo")
     assert taken.accepted, taken.error
 
@@ -148,16 +163,30 @@ async def test_a_crisis_from_the_first_alert_to_the_public_alert(
 
     # The operator keeps the main courante and drafts; the director validates and issues.
     for command in (
-        {"act": "assess_bilan", "incident_id": alert.events[0].incident_id,
-         "figures": {"disparus": 8, "evacues": 120}, "source_of_figures": "SDIS 06"},
-        {"act": "record_entry", "direction": "received", "sender": "CODIS 06",
-         "text": "Pont emporté à Saint-Martin-Vésubie", "priority": "flash"},
+        {
+            "act": "assess_bilan",
+            "incident_id": alert.events[0].incident_id,
+            "figures": {"disparus": 8, "evacues": 120},
+            "source_of_figures": "SDIS 06",
+        },
+        {
+            "act": "record_entry",
+            "direction": "received",
+            "sender": "CODIS 06",
+            "text": "Pont emporté à Saint-Martin-Vésubie",
+            "priority": "flash",
+        },
         {"act": "draft_sitrep", "outlook": "Décrue attendue dans la nuit"},
-        {"act": "draft_alert", "headline": "Alerte crue : Vésubie", "risk": "Crue torrentielle",
-         "issuing_authority": "Préfet des Alpes-Maritimes", "severity": "extreme",
-         "instructions": "Montez dans les étages, ne prenez pas votre véhicule.",
-         "area": {"description": "Vallée de la Vésubie", "insee_codes": ["06127"]}},
-    ):  # fmt: skip
+        {
+            "act": "draft_alert",
+            "headline": "Alerte crue : Vésubie",
+            "risk": "Crue torrentielle",
+            "issuing_authority": "Préfet des Alpes-Maritimes",
+            "severity": "extreme",
+            "instructions": "Montez dans les étages, ne prenez pas votre véhicule.",
+            "area": {"description": "Vallée de la Vésubie", "insee_codes": ["06127"]},
+        },
+    ):
         done = await _act(running, "op.martin", **command)
         assert done["ok"], done
     sitrep = await _act(running, "dircab", act="issue_sitrep", number=1)
@@ -174,10 +203,19 @@ async def test_a_crisis_from_the_first_alert_to_the_public_alert(
 
     await until(logged)
     types = [r.type async for r in store.read(CRISIS)]
-    for expected in ("crisis.opened", "incident.reported", "vigilance.changed",
-                     "plan.activation_proposed", "plan.activated", "bilan.assessed",
-                     "maincourante.entry_recorded", "sitrep.drafted", "sitrep.issued",
-                     "comms.public_alert_drafted", "comms.public_alert_issued"):  # fmt: skip
+    for expected in (
+        "crisis.opened",
+        "incident.reported",
+        "vigilance.changed",
+        "plan.activation_proposed",
+        "plan.activated",
+        "bilan.assessed",
+        "maincourante.entry_recorded",
+        "sitrep.drafted",
+        "sitrep.issued",
+        "comms.public_alert_drafted",
+        "comms.public_alert_issued",
+    ):
         assert expected in types
     assert "plan.activated" not in types[: types.index("plan.activation_proposed")]
 
@@ -210,3 +248,94 @@ async def test_a_crisis_from_the_first_alert_to_the_public_alert(
 
 async def _is_open(index: CorrelationIndex) -> bool:
     return CRISIS in index.open_crises
+
+
+async def test_a_cadence_makes_the_cell_draft_the_report_when_due_for_the_director_to_issue(
+    system: tuple[CrisisSystem, EventStore],
+) -> None:
+    running, _store = system
+    opened = await _act(running, "dircab", act="open_crisis", name="Crue", departement="06")
+    assert opened["ok"], opened
+    denied = await _act(
+        running,
+        "op.martin",
+        act="set_sitrep_cadence",
+        every_minutes=60,
+        first_due_at="2020-10-02T12:00:00+00:00",
+    )
+    assert "needs the role director" in denied["error"]
+    cadence = await _act(
+        running,
+        "dircab",
+        act="set_sitrep_cadence",
+        every_minutes=60,
+        first_due_at="2020-10-02T12:00:00+00:00",
+    )
+    assert cadence["ok"], cadence
+    cell = _service(running, CellService)
+
+    async def drafted() -> bool:
+        return bool((cell.follower.picture(CRISIS) or {}).get("sitrep_drafts"))
+
+    await until(drafted)
+    [draft] = cell.follower.picture(CRISIS)["sitrep_drafts"].values()
+    assert draft["actor"] == "service:sitrep"
+    issued = await _act(running, "dircab", act="issue_sitrep", number=draft["number"])
+    assert issued["ok"], issued
+
+
+async def test_the_command_line_acts_through_the_cell_and_says_why_an_act_is_refused(
+    system: tuple[CrisisSystem, EventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running, _store = system
+    monkeypatch.setenv("CRISIS_NATS_URL", running.nats_url)
+    monkeypatch.setenv("CRISIS_VAR_DIR", str(running.settings.var_dir))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def crisis(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
+    opened = await asyncio.to_thread(
+        crisis,
+        "open",
+        CRISIS,
+        "--name",
+        "Crue",
+        "--departement",
+        "06",
+        "--exercise",
+        "--as",
+        "dircab",
+    )
+    assert opened.exit_code == 0, opened.output
+    assert "crisis.opened EXERCICE" in opened.output
+    refused = await asyncio.to_thread(
+        crisis, "decision", "-c", CRISIS, "Évacuer", "--as", "op.martin"
+    )
+    assert refused.exit_code == 1
+    assert "refused: op.martin is operator: take decision needs the role director" in (
+        " ".join(refused.output.split())
+    )
+    reported = await asyncio.to_thread(
+        crisis,
+        "incident",
+        "report",
+        "-c",
+        CRISIS,
+        "--kind",
+        "inondation",
+        "--title",
+        "Crue",
+        "--insee",
+        "06127",
+        "--as",
+        "op.martin",
+    )
+    assert reported.exit_code == 0, reported.output
+    assert "incident_id=inc-0001" in reported.output
+    unknown = await asyncio.to_thread(
+        crisis, "task", "done", "task-0001", "-c", CRISIS, "--as", "nobody"
+    )
+    assert unknown.exit_code == 1
+    assert "not a known, enabled person" in " ".join(unknown.output.split())
