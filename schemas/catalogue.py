@@ -14,6 +14,7 @@ from schemas.events import (
     CrisisClosed,
     CrisisOpened,
     DecisionTaken,
+    FollowUpDone,
     IncidentAttached,
     IncidentClosed,
     IncidentHandedOver,
@@ -63,6 +64,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     ResourceEngaged,
     ResourceReleased,
     MainCouranteEntryRecorded,
+    FollowUpDone,
     DecisionTaken,
     TaskAssigned,
     TaskCompleted,
@@ -98,6 +100,7 @@ AnyEvent = Annotated[
     | ResourceEngaged
     | ResourceReleased
     | MainCouranteEntryRecorded
+    | FollowUpDone
     | DecisionTaken
     | TaskAssigned
     | TaskCompleted

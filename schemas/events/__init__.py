@@ -20,6 +20,7 @@ from schemas.events.incidents import (
 )
 from schemas.events.maincourante import (
     DecisionTaken,
+    FollowUpDone,
     MainCouranteEntryRecorded,
     TaskAssigned,
     TaskCompleted,
@@ -42,6 +43,7 @@ __all__ = [
     "CrisisClosed",
     "CrisisOpened",
     "DecisionTaken",
+    "FollowUpDone",
     "IncidentAttached",
     "IncidentClosed",
     "IncidentHandedOver",

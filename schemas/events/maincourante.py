@@ -51,6 +51,15 @@ class MainCouranteEntryRecorded(Envelope):
         return self
 
 
+class FollowUpDone(Envelope):
+    """The follow-up an entry of the main courante asked for has been done."""
+
+    type: Literal["maincourante.follow_up_done"] = "maincourante.follow_up_done"
+    schema_version: Literal[1] = 1
+    entry_id: Token = Field(description="The entry whose follow-up is done.", examples=["mc-0004"])
+    outcome: Text | None = Field(default=None, description="What came of it.")
+
+
 class DecisionTaken(Envelope):
     """A decision has been taken by the authority or the cell."""
 

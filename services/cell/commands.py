@@ -169,6 +169,14 @@ class RecordEntry(_Command):
     follow_up_due: Instant | None = None
 
 
+class CloseFollowUp(_Command):
+    """Mark done the follow-up a main-courante entry asked for."""
+
+    act: Literal["close_follow_up"] = "close_follow_up"
+    entry_id: Token
+    outcome: Text | None = None
+
+
 class TakeDecision(_Command):
     """Record a decision of the authority (director)."""
 
@@ -266,6 +274,7 @@ Command = Annotated[
     | ChangeVigipirate
     | EngageResource
     | RecordEntry
+    | CloseFollowUp
     | TakeDecision
     | AssignTask
     | CompleteTask

@@ -7,6 +7,7 @@ from typing import Any
 from schemas.envelope import Envelope
 from schemas.events import (
     DecisionTaken,
+    FollowUpDone,
     MainCouranteEntryRecorded,
     PlanActivated,
     PlanActivationProposed,
@@ -110,6 +111,17 @@ def _entry(a: _Act) -> list[Envelope]:
     entry_id = _next_id("mc", picture["main_courante"]["count"])
     fields = cmd.model_dump(exclude={"act", "crisis_id"})
     return [MainCouranteEntryRecorded(**a.envelope(), entry_id=entry_id, **fields)]
+
+
+@_decides("close_follow_up", OPERATORS)
+def _follow_up_done(a: _Act) -> list[Envelope]:
+    cmd: c.CloseFollowUp = a.command
+    follow_up = a.open_picture().get("follow_ups", {}).get(cmd.entry_id)
+    if follow_up is None:
+        raise Refused(f"entry {cmd.entry_id} asked for no follow-up in {cmd.crisis_id}")
+    if follow_up["state"] == "done":
+        raise Refused(f"the follow-up of {cmd.entry_id} is already done")
+    return [FollowUpDone(**a.envelope(), entry_id=cmd.entry_id, outcome=cmd.outcome)]
 
 
 @_decides("take_decision", DIRECTOR)

@@ -329,6 +329,19 @@ def entry_add(
     )
 
 
+def entry_done(
+    entry_id: Annotated[str, typer.Argument(help="The entry whose follow-up is done.")],
+    crisis: Crisis,
+    outcome: Annotated[str | None, typer.Option(help="What came of it.")] = None,
+    actor: As = None,
+) -> None:
+    """Mark done the follow-up a main-courante entry asked for."""
+    act(
+        actor,
+        {"act": "close_follow_up", "crisis_id": crisis, "entry_id": entry_id, "outcome": outcome},
+    )
+
+
 @task_app.command("assign")
 def task_assign(
     crisis: Crisis,
@@ -392,6 +405,7 @@ def register(app: typer.Typer) -> None:
     app.command("bilan")(bilan_command)
     app.command("decision")(decision_command)
     log_app.command("add")(entry_add)
+    log_app.command("done")(entry_done)
     app.add_typer(cod_app, name="cod")
     app.add_typer(plan_app, name="plan")
     app.add_typer(task_app, name="task")

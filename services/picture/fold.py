@@ -60,6 +60,7 @@ def new_picture(crisis_id: str) -> Picture:
         "decisions": {},
         "tasks": {},
         "main_courante": {"count": 0, "latest": []},
+        "follow_ups": {},
         "alerts": {},
         "press_releases": {},
         "sitrep": None,
@@ -432,6 +433,24 @@ def _entry(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     latest.append(entry)
     if len(latest) > LATEST_ENTRIES:
         del latest[0]
+    if e.get("follow_up_owner"):
+        # Follow-ups are all kept, open or done: the latest entries are only the last 50.
+        p.setdefault("follow_ups", {})[e["entry_id"]] = _stamped(
+            fact,
+            entry_id=e["entry_id"],
+            number=journal["count"],
+            owner=e["follow_up_owner"],
+            due=e.get("follow_up_due"),
+            text=e["text"][:200],
+            state="open",
+        )
+
+
+def _follow_up_done(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+    follow_up = p.setdefault("follow_ups", {}).get(e["entry_id"])
+    if follow_up is not None:
+        follow_up["state"] = "done"
+        follow_up["done"] = _stamped(fact, outcome=e.get("outcome"))
 
 
 def _decision(p: Picture, e: Event, fact: dict[str, Any]) -> None:
@@ -591,6 +610,7 @@ HANDLERS: dict[str, Handler] = {
     "resource.engaged": _resource("engaged"),
     "resource.released": _resource("released"),
     "maincourante.entry_recorded": _entry,
+    "maincourante.follow_up_done": _follow_up_done,
     "decision.taken": _decision,
     "task.assigned": _task_assigned,
     "task.completed": _task_completed,

@@ -36,13 +36,31 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
     }
     shown["open_tasks"] = sum(1 for t in picture["tasks"].values() if t.get("state") == "open")
     shown["overdue_tasks"] = sum(1 for t in shown["tasks"].values() if t["overdue"])
+    follow_ups = picture.get("follow_ups", {})
     shown["main_courante"] = {
         **picture["main_courante"],
         "latest": [
-            {**entry, "overdue": _overdue(entry.get("follow_up_due"), at)}
+            {
+                **entry,
+                "overdue": _overdue(
+                    entry.get("follow_up_due"),
+                    at,
+                    still_open=follow_ups.get(entry["entry_id"], {}).get("state") != "done",
+                ),
+            }
             for entry in picture["main_courante"]["latest"]
         ],
     }
+    shown["follow_ups"] = {
+        entry_id: {
+            **follow_up,
+            "overdue": _overdue(
+                follow_up.get("due"), at, still_open=follow_up.get("state") == "open"
+            ),
+        }
+        for entry_id, follow_up in picture.get("follow_ups", {}).items()
+    }
+    shown["overdue_follow_ups"] = sum(1 for f in shown["follow_ups"].values() if f["overdue"])
     shown["active_plans"] = sorted(
         code for code, plan in picture["plans"].items() if plan.get("state") == "active"
     )
@@ -58,8 +76,9 @@ def comparable(picture: Picture) -> dict[str, Any]:
     clock, not with the log, so they would make two views of one position differ.
     """
     shown = view(picture, picture["recorded_at"] or "1970-01-01T00:00:00+00:00")
-    del shown["shown_at"], shown["overdue_tasks"]
+    del shown["shown_at"], shown["overdue_tasks"], shown["overdue_follow_ups"]
     shown["tasks"] = {key: _without_overdue(task) for key, task in shown["tasks"].items()}
+    shown["follow_ups"] = {key: _without_overdue(f) for key, f in shown["follow_ups"].items()}
     journal = shown["main_courante"]
     shown["main_courante"] = {**journal, "latest": [_without_overdue(e) for e in journal["latest"]]}
     return shown

@@ -14,6 +14,7 @@ from schemas.events import (
     CrisisClosed,
     CrisisOpened,
     DecisionTaken,
+    FollowUpDone,
     IncidentAttached,
     IncidentClosed,
     IncidentHandedOver,
@@ -182,6 +183,7 @@ PAYLOADS: dict[type[Envelope], dict[str, Any]] = {
         "follow_up_owner": "Cellule moyens",
         "follow_up_due": LATER,
     },
+    FollowUpDone: {"entry_id": "mc-0001", "outcome": "Pont fermé par la DIR Méditerranée."},
     DecisionTaken: {
         "decision_id": "dec-0001",
         "text": "Fermeture des écoles de la vallée.",

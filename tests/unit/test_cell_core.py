@@ -342,3 +342,28 @@ def test_events_of_an_exercise_crisis_are_marked_exercise() -> None:
 )
 def test_the_roles_of_each_act(act: str, roles: set[Role]) -> None:
     assert {role for role in Role if allowed(act, role)} == roles
+
+
+def test_a_follow_up_is_done_once_and_stops_being_overdue(cell: Cell) -> None:
+    from services.picture.views import view  # noqa: PLC0415
+
+    [entry] = cell.act(
+        OPERATOR,
+        act="record_entry",
+        direction="received",
+        sender="Mairie de Breil",
+        text="Demande de groupe électrogène",
+        follow_up_owner="Cellule moyens",
+        follow_up_due="2020-10-02T13:00:00+00:00",
+    )
+    late = "2020-10-02T14:00:00+00:00"
+    assert view(cell.picture, late)["overdue_follow_ups"] == 1
+    assert "asked for no follow-up" in cell.refused(
+        OPERATOR, act="close_follow_up", entry_id="mc-0099"
+    )
+    cell.act(OPERATOR, act="close_follow_up", entry_id=entry.entry_id, outcome="Livré")
+    shown = view(cell.picture, late)
+    assert shown["overdue_follow_ups"] == 0
+    assert shown["follow_ups"][entry.entry_id]["state"] == "done"
+    assert not shown["main_courante"]["latest"][0]["overdue"]
+    assert "already done" in cell.refused(OPERATOR, act="close_follow_up", entry_id=entry.entry_id)
