@@ -20,8 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from services.intake.app import LiveIntake, intake_config
-from services.intake.core import Intake, Outcome
+from services.intake.core import Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
 from services.intake.errors import Rejection
 from services.intake.feeds import FeedRegistry, FeedsFileError, add_feed
@@ -65,7 +64,10 @@ class _DryRun:
 
     def __init__(self, settings: Settings, feed: str, crisis: str | None) -> None:
         self.index = CorrelationIndex()
-        self.intake = Intake(self.index, intake_config(settings))
+        self.intake = Intake(
+            self.index,
+            IntakeConfig(language=settings.intake_language, max_bytes=settings.intake_max_bytes),
+        )
         self.feed, self.crisis = feed, crisis
 
     async def take(self, raw: bytes, *, name: str, fetch: LinkFetcher) -> list[Outcome]:
@@ -79,13 +81,14 @@ class _DryRun:
 
 
 class _Live:
-    def __init__(self, live: LiveIntake, feed: str, crisis: str | None) -> None:
+    def __init__(self, live: Any, feed: str, crisis: str | None) -> None:
         self.live, self.feed, self.crisis = live, feed, crisis
 
     async def take(self, raw: bytes, *, name: str, fetch: LinkFetcher) -> list[Outcome]:
-        return await self.live.submit(
+        outcomes: list[Outcome] = await self.live.submit(
             raw, name=name, feed=self.feed, crisis=self.crisis, fetch=fetch
         )
+        return outcomes
 
 
 @asynccontextmanager
@@ -99,6 +102,8 @@ async def _taker(
         url = resolve_nats_url(settings)
     except NotRunningError as exc:
         raise _fail(f"{exc} (or use --dry-run to check inputs without a bus)") from None
+    from services.intake.app import LiveIntake  # noqa: PLC0415 (FastAPI comes with it)
+
     async with connect(url, name="crisis-feed") as bus:
         live = LiveIntake(bus.js, settings)
         await live.start()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +18,6 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
-from services.cell.app import CellService
 from services.cli import cell_commands, report_commands
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.deadletter_commands import deadletter_app
@@ -28,13 +28,7 @@ from services.cli.picture_commands import picture_app
 from services.demo.alerts import FEED, demo_alerts
 from services.demo.feed import feed, feed_alerts
 from services.demo.scenario import tempete_alex
-from services.docs import export_asyncapi
-from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
-from services.intake.app import IntakeService
-from services.intake.core import Outcome
-from services.picture.app import PictureService
-from services.plans.app import PlansService
 from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.embedded import EmbeddedServerError
@@ -88,18 +82,25 @@ def _url(settings: Settings) -> str:
         raise _fail(str(exc)) from None
 
 
-SERVICES: dict[str, Callable[[Settings], Service]] = {
-    "eventlog": EventLogService,
-    "picture": PictureService,
-    "intake": IntakeService,
-    "cell": CellService,
-    "plans": PlansService,
+# Imported when a service is started: the other commands start faster without FastAPI & co.
+SERVICES: dict[str, str] = {
+    "eventlog": "services.eventlog.app:EventLogService",
+    "picture": "services.picture.app:PictureService",
+    "intake": "services.intake.app:IntakeService",
+    "cell": "services.cell.app:CellService",
+    "plans": "services.plans.app:PlansService",
 }
+
+
+def _service(name: str, settings: Settings) -> Service:
+    module, _, cls = SERVICES[name].partition(":")
+    build: Callable[[Settings], Service] = getattr(importlib.import_module(module), cls)
+    return build(settings)
 
 
 def _services(settings: Settings) -> list[Service]:
     """Every service that exists so far, as `crisis up` runs them in one process."""
-    return [build(settings) for build in SERVICES.values()]
+    return [_service(name, settings) for name in SERVICES]
 
 
 async def _prepare_database(settings: Settings) -> None:
@@ -200,7 +201,7 @@ def service(
     url = _url(settings)
     alone = settings.model_copy(update={"nats_url": url})
     asyncio.run(
-        _run_system(alone, [SERVICES[name](alone)], f"Service {name} running. Ctrl-C stops.")
+        _run_system(alone, [_service(name, alone)], f"Service {name} running. Ctrl-C stops.")
     )
     out.print("Stopped cleanly.")
 
@@ -254,12 +255,14 @@ async def _demo_alerts(
     system: CrisisSystem, crisis_id: str, interval: float, stop: asyncio.Event
 ) -> None:
     """Vigicrues CAP alerts through the intake, once it sees the demo crisis open."""
+    from services.intake.app import IntakeService  # noqa: PLC0415 (only when running)
+
     intake = next((s for s in system.services if isinstance(s, IntakeService)), None)
     if intake is None or intake.live is None:
         return
     live = intake.live
 
-    def taken(name: str, outcomes: list[Outcome]) -> None:
+    def taken(name: str, outcomes: list[Any]) -> None:
         for outcome in outcomes:
             said = ", ".join(f"{e.type} {getattr(e, 'incident_id', '')}" for e in outcome.events)
             out.print(f"[cyan]intake[/] {name} ({FEED}, CAP): {said or 'nothing new'}")
@@ -307,6 +310,8 @@ def docs_asyncapi(
     ),
 ) -> None:
     """Write the AsyncAPI document of every service's channels (FastStream generates them)."""
+    from services.docs import export_asyncapi  # noqa: PLC0415 (FastStream's specification)
+
     written = export_asyncapi(directory)
     out.print(f"wrote {len(written)} AsyncAPI documents to {directory}")
 

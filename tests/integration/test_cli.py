@@ -88,10 +88,12 @@ def test_up_publish_and_tail_work_together_from_the_same_folder(tmp_path: Path) 
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    assert tail.stdout is not None
+    # Wait for the line rather than for a fixed time: the command's start-up varies with load.
+    first = tail.stdout.readline()
     tail.send_signal(signal.SIGINT)
     stdout, stderr = tail.communicate(timeout=20)
-    lines = [line for line in stdout.splitlines() if line.strip()]
+    lines = [line for line in (first + stdout).splitlines() if line.strip()]
     assert len(lines) == 1, (stdout, stderr)
     assert "incident.reported" in lines[0]
     assert event.crisis_id in lines[0]

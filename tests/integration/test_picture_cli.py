@@ -156,12 +156,14 @@ def test_diff_lists_the_changes_between_two_positions() -> None:
         app, ["picture", "diff", "--crisis", CRISIS, "--from", "10", "--to", "30"]
     )
     assert result.exit_code == 0, result.output
-    assert "23 changes" in result.output
+    # Among them: the first report (from which delays are measured), two main-courante
+    # follow-ups, and the position each fact keeps.
+    assert "27 changes" in result.output
     assert "added" in _line_with(result.output, "plans.orsec-inondation")
     assert "orange -> rouge" in _line_with(result.output, "vigilance.pluie_inondation.colour")
 
     changed = _json("diff", "--crisis", CRISIS, "--from", "10", "--to", "30")
-    assert changed["count"] == len(changed["changes"]) == 23
+    assert changed["count"] == len(changed["changes"]) == 27
     assert changed["from"]["position"] == 10
     assert changed["to"]["position"] == 30
     paths = {change["path"]: change for change in changed["changes"]}
@@ -179,7 +181,7 @@ def test_diff_takes_the_crisis_and_json_given_before_it() -> None:
     assert result.exit_code == 1
     assert "no crisis 'roya'" in result.output
     before = runner.invoke(app, ["picture", "--json", "diff", "--from", "10", "--to", "30"])
-    assert orjson.loads(before.stdout)["count"] == 23
+    assert orjson.loads(before.stdout)["count"] == 27
 
 
 def test_diff_of_a_position_with_itself_is_empty() -> None:
