@@ -307,6 +307,8 @@ def plan_list(crisis: Crisis) -> None:
         return await picture_at(store, SnapshotStore(store.engine), crisis)
 
     picture: Picture = _read(job)
+    if picture["exercise"]:
+        out.print("[bold yellow]EXERCICE[/] — exercise crisis, not a real one")
     plans = picture["plans"]
     if not plans:
         out.print(f"no plan proposed or activated in {crisis}")
