@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import signal
 import sys
+import webbrowser
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,8 +27,10 @@ from services.cli.feed_commands import feed_app
 from services.cli.incident_commands import incident_app
 from services.cli.log_commands import db_app, log_app
 from services.cli.picture_commands import picture_app
+from services.cli.user_commands import user_app
 from services.demo.alerts import FEED, demo_alerts
 from services.demo.feed import feed, feed_alerts
+from services.demo.people import demo_people
 from services.demo.scenario import tempete_alex
 from services.eventlog.schema import upgrade
 from services.runtime.database import make_engine
@@ -54,6 +58,7 @@ app.add_typer(feed_app, name="feed")
 app.add_typer(incident_app, name="incident")
 cell_commands.register(app)
 report_commands.register(app)
+app.add_typer(user_app, name="user")
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")
@@ -89,6 +94,7 @@ SERVICES: dict[str, str] = {
     "intake": "services.intake.app:IntakeService",
     "cell": "services.cell.app:CellService",
     "plans": "services.plans.app:PlansService",
+    "console": "services.console.app:ConsoleService",
 }
 
 
@@ -219,8 +225,10 @@ def demo(
 
     async def run() -> None:
         await _prepare_database(settings)
+        people = demo_people(settings.people_path)
         async with _stop_on_signal() as stop, CrisisSystem(settings, _services(settings)) as system:
             out.print(_describe(system))
+            _announce_console(system, people)
             out.print(
                 f"Feeding crisis [bold]{crisis_id}[/] (storm Alex, Alpes-Maritimes, 2-3 October "
                 f"2020, [bold yellow]EXERCICE[/]): {len(events)} events, one every {interval:g}s. "
@@ -249,6 +257,18 @@ def demo(
     except EmbeddedServerError as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
+
+
+def _announce_console(system: CrisisSystem, people: list[tuple[str, str, str]]) -> None:
+    console = next((s for s in system.services if s.name == "console"), None)
+    url = getattr(console, "url", "")
+    if not url:
+        return
+    out.print(f"\n[bold]Console: {url}[/]  (log in as one of these demo people)")
+    for ident, role, password in people:
+        out.print(f"  {ident:<10} {role:<9} password: {password}")
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        webbrowser.open(url)
 
 
 async def _demo_alerts(

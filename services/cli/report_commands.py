@@ -16,7 +16,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from services.cell.people import People, PeopleFileError, Role, add_person
 from services.cli.cell_client import act, fail, out, settings
 from services.cli.cell_commands import As, Crisis, Insee, Point, When, Where, _instant, plan_app
 from services.cli.log_commands import open_store
@@ -25,8 +24,7 @@ from services.comms.cap_out import public_alert_cap
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture
 from services.picture.snapshots import SnapshotStore, picture_at
-from services.sitrep.core import document_from
-from services.sitrep.render import to_edxl_sitrep, to_html, to_markdown
+from services.sitrep.from_log import render_report
 
 sitrep_app = typer.Typer(
     help="Points de situation: draft, issue, show, cadence.", no_args_is_help=True
@@ -34,7 +32,6 @@ sitrep_app = typer.Typer(
 alert_app = typer.Typer(
     help="Public alerts (FR-Alert, CAP out): draft, issue, show.", no_args_is_help=True
 )
-user_app = typer.Typer(help="The people of the cell and their roles.", no_args_is_help=True)
 FORMATS = ("md", "html", "xml", "json")
 
 
@@ -128,51 +125,15 @@ def sitrep_show(
     """A point de situation from the log: Markdown, HTML or EDXL-SitRep XML, byte for byte."""
     if fmt not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}", 2)
-    kind = "sitrep.drafted" if draft else "sitrep.issued"
 
-    async def job(store: EventStore) -> tuple[Picture, dict[str, Any]] | None:
-        found = [e for _, e in await _events(store, crisis, kind) if number in (None, e["number"])]
-        if not found:
-            return None
-        report = found[-1]
-        snapshots = SnapshotStore(store.engine)
-        picture = await picture_at(store, snapshots, crisis, position=report["as_of_position"])
-        return picture, report
+    async def job(store: EventStore) -> bytes | None:
+        return await render_report(store, crisis, number, fmt, draft=draft)  # type: ignore[arg-type]
 
-    result = _read(job)
-    if result is None:
+    rendered = _read(job)
+    if rendered is None:
         what = f"n° {number}" if number else "yet"
         raise fail(f"no {'draft' if draft else 'issued'} point de situation {what} in {crisis}")
-    picture, report = result
-    content = {k: v for k, v in report.items() if k in _CONTENT}
-    document = document_from(
-        picture,
-        content,
-        validated_by=report.get("validated_by"),
-        issued_at=None if draft else report["occurred_at"],
-    )
-    if fmt == "md":
-        rendered = to_markdown(document).encode()
-    elif fmt == "html":
-        rendered = to_html(document).encode()
-    elif fmt == "xml":
-        rendered = to_edxl_sitrep(document)
-    else:
-        rendered = orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
     _write(rendered, out_file)
-
-
-_CONTENT = (
-    "number",
-    "as_of_position",
-    "summary",
-    "bilan",
-    "active_plans",
-    "resources",
-    "decision_ids",
-    "outlook",
-    "next_report_at",
-)
 
 
 @alert_app.command("draft")
@@ -341,42 +302,10 @@ def _delay(start: str | None, end: str | None) -> str:
     return f"{end[11:16]} (+{minutes:.0f} min)"
 
 
-@user_app.command("add")
-def user_add(
-    ident: Annotated[str, typer.Argument(help="Identity, the actor of their events (op.dupont).")],
-    role: Annotated[Role, typer.Option(help="operator, director, observer or feed.")],
-    name: Annotated[str, typer.Option(help="Full name and function.")] = "",
-) -> None:
-    """Add a person of the cell with their role."""
-    loaded = settings()
-    try:
-        add_person(loaded.people_path, ident, role, name)
-    except PeopleFileError as exc:
-        raise fail(str(exc), 2) from None
-    out.print(f"{escape(ident)} added as {role.value} to {loaded.people_path}")
-
-
-@user_app.command("list")
-def user_list() -> None:
-    """The people of the cell and their roles."""
-    loaded = settings()
-    people = People.load(loaded.people_path).people
-    table = Table("identity", "role", "name", "enabled")
-    for person in people.values():
-        table.add_row(
-            escape(person.ident),
-            person.role.value,
-            escape(person.name),
-            "yes" if person.enabled else "no",
-        )
-    out.print(table if people else f"nobody in {loaded.people_path}: `crisis user add`")
-
-
 def register(app: typer.Typer) -> None:
     """Put these commands on the main command line."""
     app.add_typer(sitrep_app, name="sitrep")
     app.add_typer(alert_app, name="alert")
-    app.add_typer(user_app, name="user")
     app.command("press")(press_publish)
     app.command("vigipirate")(vigipirate_set)
     app.command("resource")(resource_engage)

@@ -73,6 +73,26 @@ class Settings(BaseSettings):
         default=None,
         description="Feeds and their token digests (TOML); unset: `feeds.toml` under `var_dir`.",
     )
+    console_host: str = Field(default="127.0.0.1", description="Address of the console's HTTP.")
+    console_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of the console; 0 picks a free one."
+    )
+    console_tiles_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tiles of the console; empty: no tiles (incidents still drawn).",
+    )
+    console_tiles_attribution: str = Field(
+        default="© OpenStreetMap contributors", description="Attribution shown for the tiles."
+    )
+    console_idle_minutes: float = Field(
+        default=60, gt=0, description="A console session ends after this long without use."
+    )
+    console_session_hours: float = Field(
+        default=12, gt=0, description="A console session ends after this long in any case."
+    )
+    console_secure_cookies: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (behind TLS)."
+    )
     people_file: Path | None = Field(
         default=None,
         description="The people of the cell and their roles (TOML); unset: `people.toml` under "

@@ -26,7 +26,9 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRISIS_")}
     env["CRISIS_LOG_FORMAT"] = "json"
     env["COLUMNS"] = "250"
-    env["CRISIS_PICTURE_PORT"] = "0"
+    # Any free ports: a developer's own system may hold the default ones.
+    for service in ("PICTURE", "INTAKE", "CONSOLE"):
+        env[f"CRISIS_{service}_PORT"] = "0"
     return env
 
 

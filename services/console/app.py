@@ -1,0 +1,129 @@
+"""The console service: pictures folded from the stream, served to browsers; acts to the cell."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from schemas import subjects
+from services.cell.app import PeopleFile
+from services.console.auth import Sessions
+from services.console.http import build_api
+from services.eventlog.store import EventStore
+from services.picture.fold import Picture
+from services.picture.follow import PictureFollower
+from services.runtime.bus import connect
+from services.runtime.database import make_engine
+from services.runtime.http import HttpServer
+from services.runtime.settings import Settings
+from services.runtime.streams import instant_text
+from services.sitrep.from_log import render_report
+
+
+class ConsoleBackend:
+    """Live pictures with listeners per crisis, the log for history, the cell for acts."""
+
+    def __init__(self, nc: Client, follower: PictureFollower, store: EventStore) -> None:
+        self.nc = nc
+        self.follower = follower
+        self.store = store
+        self._listeners: dict[str, set[asyncio.Queue[None]]] = {}
+
+    @property
+    def pictures(self) -> dict[str, Picture]:
+        """Every crisis' live picture."""
+        return self.follower.pictures
+
+    async def changed(self, picture: Picture, _event: dict[str, object]) -> None:
+        """Wake the browsers that show this crisis."""
+        for queue in self._listeners.get(picture["crisis_id"], ()):
+            if queue.empty():
+                queue.put_nowait(None)
+
+    def listen(self, crisis_id: str) -> asyncio.Queue[None]:
+        """A queue woken at each change of a crisis."""
+        queue: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
+        self._listeners.setdefault(crisis_id, set()).add(queue)
+        return queue
+
+    def forget(self, crisis_id: str, queue: asyncio.Queue[None]) -> None:
+        """Stop waking a queue."""
+        self._listeners.get(crisis_id, set()).discard(queue)
+
+    async def act(self, actor: str, command: dict[str, Any]) -> dict[str, Any]:
+        """Hand an act to the cell service, for the person logged in."""
+        body = orjson.dumps({"actor": actor, "command": command})
+        try:
+            reply = await self.nc.request(subjects.CELL_ACTS, body, timeout=15)
+        except NoRespondersError:
+            return {"ok": False, "error": "the cell service is not running", "unavailable": True}
+        except NatsTimeoutError:
+            return {"ok": False, "error": "the cell service did not answer", "unavailable": True}
+        answer: dict[str, Any] = orjson.loads(reply.data)
+        return answer
+
+    async def rejected(self, limit: int) -> list[dict[str, Any]]:
+        """The most recent rejected inputs."""
+        return [
+            {
+                "id": item.id,
+                "rejected_at": instant_text(item.rejected_at),
+                "source": item.source,
+                "reason": item.reason,
+                "field": item.field,
+                "size": len(item.raw),
+            }
+            for item in await self.store.rejected(limit=limit)
+        ]
+
+    async def sitrep_html(self, crisis_id: str, number: int, draft: bool) -> bytes | None:
+        """A point de situation as its HTML page, from the log."""
+        return await render_report(self.store, crisis_id, number, "html", draft=draft)
+
+
+class ConsoleService:
+    """The console as `crisis up` runs it."""
+
+    name = "console"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.http = HttpServer("console", "CRISIS_CONSOLE_PORT")
+        self.url = ""
+        self._stack = AsyncExitStack()
+
+    async def start(self, nats_url: str) -> None:
+        """Fold the stream, then serve the console."""
+        try:
+            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-console"))
+            store = EventStore(make_engine(self.settings.database_url))
+            self._stack.push_async_callback(store.close)
+            follower = PictureFollower(bus.js)
+            backend = ConsoleBackend(bus.nc, follower, store)
+            follower.on_event = backend.changed
+            await follower.start()
+            self._stack.push_async_callback(follower.stop)
+            sessions = Sessions(
+                PeopleFile(self.settings.people_path),
+                idle=timedelta(minutes=self.settings.console_idle_minutes),
+                longest=timedelta(hours=self.settings.console_session_hours),
+            )
+            api = build_api(backend, sessions, self.settings)
+            self.url = await self.http.start(
+                api, self.settings.console_host, self.settings.console_port
+            )
+            self._stack.push_async_callback(self.http.stop)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop serving, stop following, disconnect."""
+        await self._stack.aclose()

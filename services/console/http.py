@@ -1,0 +1,273 @@
+"""The console's HTTP: the page, login, the pictures live (SSE), and acts handed to the cell."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from fastapi.staticfiles import StaticFiles
+
+from schemas.envelope import STANDING_WATCH, utc_now
+from services.cell.core import allowed
+from services.cell.people import READ_ONLY, Person
+from services.console.auth import COOKIE, Session, Sessions
+from services.picture.fold import Picture, new_picture
+from services.picture.views import view
+from services.runtime.settings import Settings
+from services.runtime.streams import instant_text
+
+STATIC = Path(__file__).parent / "static"
+ACTS = (
+    "open_crisis",
+    "close_crisis",
+    "convene_cod",
+    "stand_down_cod",
+    "report_incident",
+    "update_incident",
+    "close_incident",
+    "assess_bilan",
+    "propose_plan",
+    "activate_plan",
+    "deactivate_plan",
+    "change_vigipirate",
+    "engage_resource",
+    "record_entry",
+    "close_follow_up",
+    "take_decision",
+    "assign_task",
+    "complete_task",
+    "draft_sitrep",
+    "issue_sitrep",
+    "set_sitrep_cadence",
+    "draft_alert",
+    "issue_alert",
+    "publish_press_release",
+)
+PING_S = 15.0
+COALESCE_S = 0.2
+
+
+class Backend(Protocol):
+    """What the console's HTTP needs from the running service."""
+
+    @property
+    def pictures(self) -> dict[str, Picture]:
+        """Every crisis' live picture."""
+
+    def listen(self, crisis_id: str) -> asyncio.Queue[None]:
+        """A queue woken at each change of a crisis."""
+
+    def forget(self, crisis_id: str, queue: asyncio.Queue[None]) -> None:
+        """Stop waking a queue."""
+
+    async def act(self, actor: str, command: dict[str, Any]) -> dict[str, Any]:
+        """Hand an act to the cell service."""
+
+    async def rejected(self, limit: int) -> list[dict[str, Any]]:
+        """The most recent rejected inputs."""
+
+    async def sitrep_html(self, crisis_id: str, number: int, draft: bool) -> bytes | None:
+        """A point de situation as its HTML page."""
+
+
+def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastAPI:
+    """The console's web application."""
+    api = FastAPI(title="crisis-cell console", docs_url=None, redoc_url=None)
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def signed_in(request: Request) -> tuple[Session, Person] | None:
+        return sessions.find(request.cookies.get(COOKIE))
+
+    def _401() -> JSONResponse:
+        return JSONResponse({"error": "not logged in"}, status_code=401)
+
+    _pages(api, sessions, settings)
+
+    @api.get("/api/me", response_model=None)
+    async def me(request: Request) -> Response:
+        found = signed_in(request)
+        if found is None:
+            return _401()
+        session, person = found
+        tiles = settings.console_tiles_url
+        return JSONResponse(
+            {
+                "ident": person.ident,
+                "name": person.name or person.ident,
+                "role": person.role.value,
+                "csrf": session.csrf,
+                "lang": request.cookies.get("crisis_lang", "fr"),
+                "can": [a for a in ACTS if allowed(a, person.role)],
+                "tiles": {"url": tiles, "attribution": settings.console_tiles_attribution}
+                if tiles
+                else None,
+                "expires_at": instant_text(sessions.expires_at(session)),
+            }
+        )
+
+    @api.get("/api/crises", response_model=None)
+    async def crises(request: Request) -> Response:
+        if signed_in(request) is None:
+            return _401()
+        pictures = dict(backend.pictures)
+        pictures.setdefault(STANDING_WATCH, new_picture(STANDING_WATCH))
+        return JSONResponse([_summary(p) for p in pictures.values()])
+
+    @api.get("/api/crises/{crisis_id}", response_model=None)
+    async def picture(crisis_id: str, request: Request) -> Response:
+        if signed_in(request) is None:
+            return _401()
+        return Response(_view(backend, crisis_id), media_type="application/json")
+
+    @api.get("/api/crises/{crisis_id}/stream", response_model=None)
+    async def stream(crisis_id: str, request: Request) -> Response:
+        if signed_in(request) is None:
+            return _401()
+        return StreamingResponse(
+            _changes(backend, crisis_id, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @api.get("/api/rejected", response_model=None)
+    async def rejected(request: Request, limit: int = 50) -> Response:
+        if signed_in(request) is None:
+            return _401()
+        return JSONResponse(await backend.rejected(max(1, min(limit, 500))))
+
+    @api.get("/api/crises/{crisis_id}/sitreps/{number}.html", response_model=None)
+    async def sitrep(crisis_id: str, number: int, request: Request, draft: int = 0) -> Response:
+        if signed_in(request) is None:
+            return _401()
+        page = await backend.sitrep_html(crisis_id, number, bool(draft))
+        if page is None:
+            return Response("no such point de situation", status_code=404)
+        return Response(page, media_type="text/html; charset=utf-8")
+
+    @api.post("/api/crises/{crisis_id}/act", response_model=None)
+    async def act(crisis_id: str, request: Request) -> Response:
+        found = signed_in(request)
+        if found is None:
+            return _401()
+        session, person = found
+        if not _csrf_ok(request, session):
+            return JSONResponse({"ok": False, "error": "missing or wrong CSRF token"}, 403)
+        if person.role in READ_ONLY:
+            return JSONResponse(
+                {"ok": False, "error": f"{person.ident} is {person.role.value}: read only"}, 403
+            )
+        try:
+            command = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return JSONResponse({"ok": False, "error": "the act is not JSON"}, 400)
+        if not isinstance(command, dict):
+            return JSONResponse({"ok": False, "error": "the act is a JSON object"}, 400)
+        answer = await backend.act(person.ident, {**command, "crisis_id": crisis_id})
+        return JSONResponse(
+            answer, status_code=200 if "error" not in answer or "ok" in answer else 503
+        )
+
+    return api
+
+
+def _pages(api: FastAPI, sessions: Sessions, settings: Settings) -> None:
+    """The page, login and logout."""
+
+    def signed_in(request: Request) -> tuple[Session, Person] | None:
+        return sessions.find(request.cookies.get(COOKIE))
+
+    @api.get("/", response_model=None)
+    async def page(request: Request) -> Response:
+        if signed_in(request) is None:
+            return RedirectResponse("/login", status_code=303)
+        return FileResponse(STATIC / "index.html", headers=_NO_CACHE)
+
+    @api.get("/login", response_model=None)
+    async def login_page() -> Response:
+        return FileResponse(STATIC / "login.html", headers=_NO_CACHE)
+
+    @api.post("/login", response_model=None)
+    async def login(
+        ident: str = Form(...), password: str = Form(...), lang: str = Form("fr")
+    ) -> Response:
+        session = await sessions.log_in(ident.strip(), password)
+        if session is None:
+            return RedirectResponse("/login?error=1", status_code=303)
+        reply = RedirectResponse("/", status_code=303)
+        reply.set_cookie(
+            COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            secure=settings.console_secure_cookies,
+            max_age=int(timedelta(hours=settings.console_session_hours).total_seconds()),
+        )
+        reply.set_cookie("crisis_lang", "en" if lang == "en" else "fr", samesite="strict")
+        return reply
+
+    @api.post("/logout", response_model=None)
+    async def logout(request: Request) -> Response:
+        found = signed_in(request)
+        if found is not None:
+            if not _csrf_ok(request, found[0]):
+                return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
+            sessions.log_out(found[0].token)
+        reply = RedirectResponse("/login", status_code=303)
+        reply.delete_cookie(COOKIE)
+        return reply
+
+
+_NO_CACHE = {"Cache-Control": "no-store"}
+
+
+def _csrf_ok(request: Request, session: Session) -> bool:
+    return request.headers.get("x-csrf-token") == session.csrf
+
+
+def _summary(picture: Picture) -> dict[str, Any]:
+    return {
+        "crisis_id": picture["crisis_id"],
+        "name": picture["name"],
+        "state": picture["state"],
+        "exercise": picture["exercise"],
+        "departement": picture["departement"],
+        "open_incidents": sum(1 for i in picture["incidents"].values() if i["state"] == "open"),
+        "position": picture["position"],
+        "opened_at": (picture["opened"] or {}).get("recorded_at"),
+    }
+
+
+def _view(backend: Backend, crisis_id: str) -> bytes:
+    picture = backend.pictures.get(crisis_id) or new_picture(crisis_id)
+    return orjson.dumps(view(picture, instant_text(utc_now())))
+
+
+async def _changes(backend: Backend, crisis_id: str, request: Request) -> AsyncIterator[bytes]:
+    """The picture at once, then again after each change (coalesced), with keep-alives."""
+    queue = backend.listen(crisis_id)
+    try:
+        yield b"event: picture\ndata: " + _view(backend, crisis_id) + b"\n\n"
+        while not await request.is_disconnected():
+            try:
+                await asyncio.wait_for(queue.get(), PING_S)
+            except TimeoutError:
+                yield b"event: ping\ndata: {}\n\n"
+                continue
+            await asyncio.sleep(COALESCE_S)
+            while not queue.empty():
+                queue.get_nowait()
+            yield b"event: picture\ndata: " + _view(backend, crisis_id) + b"\n\n"
+    finally:
+        backend.forget(crisis_id, queue)

@@ -1,0 +1,205 @@
+"""The console's HTTP: login, sessions that expire, CSRF, read-only roles refused on the server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.cell.app import PeopleFile
+from services.cell.people import Role, add_person, change_person
+from services.console.auth import COOKIE, Sessions
+from services.console.http import build_api
+from services.picture.fold import Picture, new_picture
+from services.runtime.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+PASSWORD = "correct horse battery"  # noqa: S105 (a test password)
+
+
+class FakeBackend:
+    """The running service, faked: pictures, acts recorded, no bus."""
+
+    def __init__(self) -> None:
+        self.pictures: dict[str, Picture] = {"crue-06": new_picture("crue-06")}
+        self.acts: list[tuple[str, dict[str, Any]]] = []
+
+    def listen(self, _crisis_id: str) -> asyncio.Queue[None]:
+        return asyncio.Queue(maxsize=1)
+
+    def forget(self, _crisis_id: str, _queue: asyncio.Queue[None]) -> None:
+        return None
+
+    async def act(self, actor: str, command: dict[str, Any]) -> dict[str, Any]:
+        self.acts.append((actor, command))
+        return {"ok": True, "events": []}
+
+    async def rejected(self, limit: int) -> list[dict[str, Any]]:
+        return [{"id": 1, "reason": "DOCTYPE refused", "limit": limit}]
+
+    async def sitrep_html(self, _crisis_id: str, number: int, _draft: bool) -> bytes | None:
+        return b"<html>report</html>" if number == 1 else None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2020, 10, 2, 12, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> Path:
+    path = tmp_path / "people.toml"
+    add_person(path, "dircab", Role.DIRECTOR, "Directeur de cabinet", PASSWORD)
+    add_person(path, "op.martin", Role.OPERATOR, "Paul Martin", PASSWORD)
+    add_person(path, "obs.ars", Role.OBSERVER, "ARS", PASSWORD)
+    add_person(path, "cli.only", Role.OPERATOR, "No password")
+    return path
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    return FakeBackend()
+
+
+@pytest.fixture
+def client(people: Path, clock: Clock, backend: FakeBackend) -> Iterator[TestClient]:
+    sessions = Sessions(
+        PeopleFile(people), idle=timedelta(minutes=60), longest=timedelta(hours=12), clock=clock
+    )
+    settings = Settings(_env_file=None, var_dir=people.parent)  # type: ignore[call-arg]
+    with TestClient(build_api(backend, sessions, settings)) as test_client:
+        yield test_client
+
+
+def _log_in(client: TestClient, ident: str, password: str = PASSWORD) -> str:
+    reply = client.post(
+        "/login", data={"ident": ident, "password": password}, follow_redirects=False
+    )
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/"
+    csrf: str = client.get("/api/me").json()["csrf"]
+    return csrf
+
+
+def test_without_a_session_the_page_redirects_to_login_and_the_api_answers_401(
+    client: TestClient,
+) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/api/crises").status_code == 401
+    assert client.post("/api/crises/crue-06/act", json={"act": "x"}).status_code == 401
+
+
+def test_a_wrong_password_or_a_person_without_one_cannot_log_in(client: TestClient) -> None:
+    for ident, password in (
+        ("dircab", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("cli.only", PASSWORD),
+    ):
+        reply = client.post(
+            "/login", data={"ident": ident, "password": password}, follow_redirects=False
+        )
+        assert reply.headers["location"] == "/login?error=1"
+        assert COOKIE not in reply.cookies
+
+
+def test_the_session_cookie_is_http_only_and_same_site_strict(client: TestClient) -> None:
+    reply = client.post(
+        "/login", data={"ident": "dircab", "password": PASSWORD}, follow_redirects=False
+    )
+    cookie = reply.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+
+
+def test_me_says_who_is_logged_in_and_what_their_role_may_do(client: TestClient) -> None:
+    _log_in(client, "op.martin")
+    me = client.get("/api/me").json()
+    assert (me["ident"], me["role"], me["name"]) == ("op.martin", "operator", "Paul Martin")
+    assert "report_incident" in me["can"]
+    assert "activate_plan" not in me["can"]
+
+
+def test_an_act_needs_the_csrf_token_and_is_made_as_the_person_logged_in(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    csrf = _log_in(client, "dircab")
+    act = {"act": "activate_plan", "plan_code": "novi", "crisis_id": "forged"}
+    assert client.post("/api/crises/crue-06/act", json=act).status_code == 403
+    bad = client.post("/api/crises/crue-06/act", json=act, headers={"X-CSRF-Token": "forged"})
+    assert bad.status_code == 403
+    assert backend.acts == []
+    done = client.post("/api/crises/crue-06/act", json=act, headers={"X-CSRF-Token": csrf})
+    assert done.json() == {"ok": True, "events": []}
+    # The actor is the session's, and the crisis the URL's, whatever the body says.
+    assert backend.acts == [
+        ("dircab", {"act": "activate_plan", "plan_code": "novi", "crisis_id": "crue-06"})
+    ]
+
+
+def test_an_observer_is_refused_on_the_server_and_nothing_reaches_the_cell(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    csrf = _log_in(client, "obs.ars")
+    reply = client.post(
+        "/api/crises/crue-06/act", json={"act": "record_entry"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert reply.status_code == 403
+    assert "read only" in reply.json()["error"]
+    assert backend.acts == []
+    assert client.get("/api/me").json()["can"] == []
+
+
+def test_a_session_ends_after_an_idle_hour_or_twelve_hours_whatever_the_use(
+    client: TestClient, clock: Clock
+) -> None:
+    _log_in(client, "op.martin")
+    clock.now += timedelta(minutes=59)
+    assert client.get("/api/me").status_code == 200
+    clock.now += timedelta(minutes=61)
+    assert client.get("/api/me").status_code == 401
+    _log_in(client, "op.martin")
+    for _ in range(13):
+        clock.now += timedelta(minutes=59)
+        client.get("/api/me")
+    assert client.get("/api/me").status_code == 401
+
+
+def test_a_person_disabled_loses_their_session_at_once(client: TestClient, people: Path) -> None:
+    _log_in(client, "op.martin")
+    change_person(people, "op.martin", enabled=False)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_logout_needs_the_csrf_token_then_ends_the_session(client: TestClient) -> None:
+    csrf = _log_in(client, "dircab")
+    client.post("/logout", follow_redirects=False)
+    assert client.get("/api/me").status_code == 200
+    client.post("/logout", headers={"X-CSRF-Token": csrf}, follow_redirects=False)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_the_crises_include_the_standing_watch_and_pictures_and_reports_are_served(
+    client: TestClient,
+) -> None:
+    _log_in(client, "obs.ars")
+    ids = [c["crisis_id"] for c in client.get("/api/crises").json()]
+    assert ids == ["crue-06", "veille"]
+    assert client.get("/api/crises/crue-06").json()["crisis_id"] == "crue-06"
+    assert client.get("/api/crises/crue-06/sitreps/1.html").text == "<html>report</html>"
+    assert client.get("/api/crises/crue-06/sitreps/2.html").status_code == 404
+    assert client.get("/api/rejected?limit=9999").json()[0]["limit"] == 500
