@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration lint bench schemas clean
+.PHONY: install browser demo test test-unit test-integration lint bench schemas screenshots clean
 
 install: $(STAMP)
 
@@ -15,11 +15,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# The console's browser tests drive Debian's Chromium through its ChromeDriver: installed here
+# when missing (as root, or with sudo).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver for the console's browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q chromium chromium-driver >/dev/null \
+			|| { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/crisis demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest
+
+screenshots: $(STAMP) browser
+	CRISIS_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/integration/test_console_browser.py
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -m "unit or service"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import FastAPI, Form, Request
@@ -86,6 +87,15 @@ def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastA
     """The console's web application."""
     api = FastAPI(title="crisis-cell console", docs_url=None, redoc_url=None)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
+    policy = _security_policy(settings.console_tiles_url)
+
+    @api.middleware("http")
+    async def secured(request: Request, call_next: Any) -> Response:
+        reply: Response = await call_next(request)
+        reply.headers["Content-Security-Policy"] = policy
+        reply.headers["X-Content-Type-Options"] = "nosniff"
+        reply.headers["Referrer-Policy"] = "same-origin"
+        return reply
 
     def signed_in(request: Request) -> tuple[Session, Person] | None:
         return sessions.find(request.cookies.get(COOKIE))
@@ -230,6 +240,19 @@ def _pages(api: FastAPI, sessions: Sessions, settings: Settings) -> None:
 
 
 _NO_CACHE = {"Cache-Control": "no-store"}
+
+
+def _security_policy(tiles_url: str) -> str:
+    """Scripts and styles from the console only; images also from the tile server."""
+    tiles = urlsplit(tiles_url.replace("{s}", "a"))
+    host = f"{tiles.scheme}://{tiles.netloc}" if tiles.scheme and tiles.netloc else ""
+    if "{s}" in tiles_url:
+        host = f"{tiles.scheme}://*.{tiles.netloc.split('.', 1)[-1]}"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: {host}".rstrip()
+        + "; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
 
 
 def _csrf_ok(request: Request, session: Session) -> bool:

@@ -203,3 +203,12 @@ def test_the_crises_include_the_standing_watch_and_pictures_and_reports_are_serv
     assert client.get("/api/crises/crue-06/sitreps/1.html").text == "<html>report</html>"
     assert client.get("/api/crises/crue-06/sitreps/2.html").status_code == 404
     assert client.get("/api/rejected?limit=9999").json()[0]["limit"] == 500
+
+
+def test_pages_carry_a_content_security_policy_that_allows_only_the_console_and_its_tiles(
+    client: TestClient,
+) -> None:
+    policy = client.get("/login").headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in policy
+    assert "frame-ancestors 'none'" in policy
