@@ -188,6 +188,9 @@ def test_demo_brings_the_system_up_and_feeds_the_whole_sample_crisis(tmp_path: P
     assert "crisis.opened [EXERCICE]" in events[0]
     assert all("[EXERCICE]" in line for line in events)
     assert "Stopped cleanly" in output
+    # The demo opens on the console: its address and the demo logins are printed.
+    assert "Console: http://127.0.0.1:" in output
+    assert "dircab" in output
 
 
 @pytest.mark.usefixtures("running_system")
