@@ -4,6 +4,7 @@ Live events:    crisis.<crisis_id>.<aggregate>.<event>
 Dead letters:   deadletter.<source>
 Replays:        replay.<session>.<crisis_id>.<aggregate>.<event>
 Cell acts:      cell.act (request-reply, not stored: the events an act gives are)
+Replay control: replayctl.<session> (pause, resume, seek; not stored)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ DEADLETTER_ROOT = "deadletter"
 REPLAY_ROOT = "replay"
 
 CELL_ACTS = "cell.act"
+REPLAY_CONTROL_ROOT = "replayctl"
 
 LIVE_ALL = f"{LIVE_ROOT}.>"
 DEADLETTER_ALL = f"{DEADLETTER_ROOT}.>"
@@ -100,3 +102,8 @@ def parse_live(subject: str) -> LiveSubject:
     event_type = f"{parts[2]}.{parts[3]}"
     split_type(event_type)
     return LiveSubject(crisis_id=crisis_id, event_type=event_type)
+
+
+def replay_control(session: str) -> str:
+    """Subject where a running replay takes pause, resume and seek: `replayctl.<session>`."""
+    return f"{REPLAY_CONTROL_ROOT}.{token(session, what='replay session')}"

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
-from services.cli import cell_commands, report_commands
+from services.cli import cell_commands, replay_commands, report_commands
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.deadletter_commands import deadletter_app
 from services.cli.feed_commands import feed_app
@@ -58,6 +58,7 @@ app.add_typer(feed_app, name="feed")
 app.add_typer(incident_app, name="incident")
 cell_commands.register(app)
 report_commands.register(app)
+replay_commands.register(app)
 app.add_typer(user_app, name="user")
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")
