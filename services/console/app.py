@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from services.console.http import build_api
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture
 from services.picture.follow import PictureFollower
+from services.picture.snapshots import SnapshotStore, picture_at
 from services.runtime.bus import connect
 from services.runtime.database import make_engine
 from services.runtime.http import HttpServer
@@ -34,6 +35,7 @@ class ConsoleBackend:
         self.nc = nc
         self.follower = follower
         self.store = store
+        self.snapshots = SnapshotStore(store.engine)
         self._listeners: dict[str, set[asyncio.Queue[None]]] = {}
 
     @property
@@ -86,6 +88,21 @@ class ConsoleBackend:
     async def sitrep_html(self, crisis_id: str, number: int, draft: bool) -> bytes | None:
         """A point de situation as its HTML page, from the log."""
         return await render_report(self.store, crisis_id, number, "html", draft=draft)
+
+    async def span(self, crisis_id: str) -> dict[str, Any] | None:
+        """The first and last recorded instants of a crisis in the log, and its event count."""
+        for crisis in await self.store.crises():
+            if crisis.crisis_id == crisis_id:
+                return {
+                    "first": instant_text(crisis.first_recorded_at),
+                    "last": instant_text(crisis.last_recorded_at),
+                    "events": crisis.events,
+                }
+        return None
+
+    async def picture_as_of(self, crisis_id: str, at: datetime) -> Picture:
+        """The picture of a crisis as the cell knew it at `at`, from the log and snapshots."""
+        return await picture_at(self.store, self.snapshots, crisis_id, as_of=at)
 
 
 class ConsoleService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -81,6 +81,12 @@ class Backend(Protocol):
 
     async def sitrep_html(self, crisis_id: str, number: int, draft: bool) -> bytes | None:
         """A point de situation as its HTML page."""
+
+    async def span(self, crisis_id: str) -> dict[str, Any] | None:
+        """The first and last recorded instants of a crisis in the log, and its event count."""
+
+    async def picture_as_of(self, crisis_id: str, at: datetime) -> Picture:
+        """The picture of a crisis as the cell knew it at `at`, from the log."""
 
 
 def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastAPI:
@@ -166,6 +172,8 @@ def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastA
             return Response("no such point de situation", status_code=404)
         return Response(page, media_type="text/html; charset=utf-8")
 
+    _review(api, backend, sessions)
+
     @api.post("/api/crises/{crisis_id}/act", response_model=None)
     async def act(crisis_id: str, request: Request) -> Response:
         found = signed_in(request)
@@ -237,6 +245,41 @@ def _pages(api: FastAPI, sessions: Sessions, settings: Settings) -> None:
         reply = RedirectResponse("/login", status_code=303)
         reply.delete_cookie(COOKIE)
         return reply
+
+
+def _review(api: FastAPI, backend: Backend, sessions: Sessions) -> None:
+    """The review's time slider: a crisis' span in the log, and its picture at any instant."""
+
+    def signed_in(request: Request) -> tuple[Session, Person] | None:
+        return sessions.find(request.cookies.get(COOKIE))
+
+    def _401() -> JSONResponse:
+        return JSONResponse({"error": "not logged in"}, status_code=401)
+
+    @api.get("/api/crises/{crisis_id}/span", response_model=None)
+    async def span(crisis_id: str, request: Request) -> Response:
+        if signed_in(request) is None:
+            return _401()
+        found = await backend.span(crisis_id)
+        if found is None:
+            return JSONResponse({"error": f"the log holds nothing of {crisis_id}"}, 404)
+        return JSONResponse(found)
+
+    @api.get("/api/crises/{crisis_id}/as_of", response_model=None)
+    async def as_of(crisis_id: str, at: str, request: Request) -> Response:
+        """The picture as the cell knew it at an instant: the review's time slider."""
+        if signed_in(request) is None:
+            return _401()
+        try:
+            instant = datetime.fromisoformat(at)
+        except ValueError:
+            return JSONResponse({"error": f"{at!r} is not an ISO 8601 instant"}, 400)
+        if instant.tzinfo is None:
+            return JSONResponse({"error": f"{at!r} has no UTC offset"}, 400)
+        picture = await backend.picture_as_of(crisis_id, instant)
+        return Response(
+            orjson.dumps(view(picture, instant_text(instant))), media_type="application/json"
+        )
 
 
 _NO_CACHE = {"Cache-Control": "no-store"}

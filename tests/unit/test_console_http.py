@@ -29,6 +29,7 @@ class FakeBackend:
     def __init__(self) -> None:
         self.pictures: dict[str, Picture] = {"crue-06": new_picture("crue-06")}
         self.acts: list[tuple[str, dict[str, Any]]] = []
+        self.asked: list[str] = []
 
     def listen(self, _crisis_id: str) -> asyncio.Queue[None]:
         return asyncio.Queue(maxsize=1)
@@ -45,6 +46,13 @@ class FakeBackend:
 
     async def sitrep_html(self, _crisis_id: str, number: int, _draft: bool) -> bytes | None:
         return b"<html>report</html>" if number == 1 else None
+
+    async def span(self, crisis_id: str) -> dict[str, Any] | None:
+        return {"first": "a", "last": "b", "events": 3} if crisis_id == "crue-06" else None
+
+    async def picture_as_of(self, crisis_id: str, at: datetime) -> Picture:
+        self.asked.append(at.isoformat())
+        return new_picture(crisis_id)
 
 
 class Clock:
@@ -212,3 +220,15 @@ def test_pages_carry_a_content_security_policy_that_allows_only_the_console_and_
     assert "script-src 'self';" in policy
     assert "img-src 'self' data: https://tile.openstreetmap.org;" in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_the_review_slider_gets_a_crisis_span_and_its_picture_at_any_instant(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    _log_in(client, "obs.ars")
+    assert client.get("/api/crises/crue-06/span").json()["events"] == 3
+    assert client.get("/api/crises/nothing/span").status_code == 404
+    shown = client.get("/api/crises/crue-06/as_of", params={"at": "2020-10-02T14:00:00+02:00"})
+    assert shown.json()["shown_at"].startswith("2020-10-02T12:00:00")
+    assert backend.asked == ["2020-10-02T14:00:00+02:00"]
+    assert client.get("/api/crises/crue-06/as_of", params={"at": "14h"}).status_code == 400
