@@ -27,6 +27,7 @@ from services.cli.feed_commands import feed_app
 from services.cli.incident_commands import incident_app
 from services.cli.log_commands import db_app, log_app
 from services.cli.picture_commands import picture_app
+from services.cli.review_commands import review_command
 from services.cli.user_commands import user_app
 from services.demo.alerts import FEED, demo_alerts
 from services.demo.feed import feed, feed_alerts
@@ -59,6 +60,7 @@ app.add_typer(incident_app, name="incident")
 cell_commands.register(app)
 report_commands.register(app)
 replay_commands.register(app)
+app.command("review")(review_command)
 app.add_typer(user_app, name="user")
 app.add_typer(log_app, name="log")
 app.add_typer(picture_app, name="picture")

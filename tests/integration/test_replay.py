@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -106,3 +107,21 @@ async def test_a_fork_replays_the_crisis_until_an_instant_into_a_new_exercise_cr
     assert forked[0]["type"] == "crisis.opened"
     assert forked[0]["name"].startswith("EXERCICE")
     assert len(forked) == len([r for r in originals if r.recorded_at <= originals[29].recorded_at])
+
+
+async def test_review_writes_the_after_action_report_and_its_figures_from_the_log(
+    logged: tuple[Bus, EventStore], tmp_path: Path
+) -> None:
+    _bus, store = logged
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["review", "--crisis", CRISIS, "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / f"review-{CRISIS}.html").read_text()
+    figures = orjson.loads((tmp_path / f"review-{CRISIS}.json").read_bytes())
+    assert "<svg" in page
+    assert "EXERCICE" in page
+    ids = {str(r.event_id) async for r in store.read(CRISIS)}
+    delays = figures["delays"]
+    assert delays
+    assert all(set(d["event_ids"]) <= ids for d in delays)
