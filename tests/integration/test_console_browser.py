@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -284,3 +285,33 @@ def test_a_director_activates_the_plan_the_rules_proposed_and_an_observer_is_ref
     )
     assert status == 403
     _shot(observer, "console-observer-1366")
+
+
+def test_the_review_view_shows_the_picture_as_the_cell_knew_it_and_allows_no_act(
+    running: Running, browsers: list[WebDriver]
+) -> None:
+    async def flood() -> None:
+        assert running.system is not None
+        for event in tempete_alex(CRISIS)[1:40]:
+            await publish_event(running.system.js, event)
+
+    running.run(flood())
+    operator = _browser(browsers)
+    _log_in(operator, running.url, "op.martin")
+    incidents = "[data-testid=incident-list] li[data-incident-id]"
+    _wait(operator).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, incidents)) >= 3)
+    _testid(operator, "review-toggle").click()
+    _wait(operator).until(
+        ready.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=review-badge]"))
+    )
+    assert not any(
+        e.is_displayed()
+        for e in operator.find_elements(By.CSS_SELECTOR, "[data-testid=report-incident]")
+    )
+    slider = _testid(operator, "review-slider")
+    slider.send_keys(Keys.HOME)  # the first event: nothing reported yet
+    _wait(operator).until(lambda d: not d.find_elements(By.CSS_SELECTOR, incidents))
+    assert "REVUE" in _testid(operator, "review-badge").text
+    _shot(operator, "console-review-1366")
+    slider.send_keys(Keys.END)
+    _wait(operator).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, incidents)) >= 3)

@@ -17,7 +17,11 @@ async function getJson(path) {
     toLogin();
     throw new Error("not signed in");
   }
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  if (!response.ok) {
+    const problem = new Error(`${path}: HTTP ${response.status}`);
+    problem.status = response.status;
+    throw problem;
+  }
   return response.json();
 }
 
@@ -25,6 +29,13 @@ export const me = () => getJson("/api/me");
 export const crises = () => getJson("/api/crises");
 export const picture = (crisisId) => getJson(`/api/crises/${encodeURIComponent(crisisId)}`);
 export const rejected = (limit = 50) => getJson(`/api/rejected?limit=${limit}`);
+
+/** The first and last recorded instants of a crisis in the log: {first, last, events}; 404 when none. */
+export const span = (crisisId) => getJson(`/api/crises/${encodeURIComponent(crisisId)}/span`);
+
+/** The picture of a crisis as the cell knew it at `at` (ISO text with its UTC offset). */
+export const asOf = (crisisId, at) =>
+  getJson(`/api/crises/${encodeURIComponent(crisisId)}/as_of?at=${encodeURIComponent(at)}`);
 
 /** Where the rendered report `number` is (a draft with `draft`). */
 export function sitrepUrl(crisisId, number, draft = false) {

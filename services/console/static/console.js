@@ -1,4 +1,5 @@
 // The operator console: who is signed in, which crisis is shown, its live picture, and the acts.
+// In review (RETEX) the live stream is closed and the picture is the one of a chosen instant.
 
 import * as api from "./api.js";
 import { $, el, fill } from "./dom.js";
@@ -6,6 +7,7 @@ import { setupForms } from "./forms.js";
 import { LANGS, setLang, storedLang, t, translatePage, when, word } from "./i18n.js";
 import { IncidentMap } from "./map.js";
 import * as panels from "./panels.js";
+import { setupReview } from "./review.js";
 
 const STANDING_WATCH = "veille";
 const state = {
@@ -17,9 +19,14 @@ const state = {
   rejectedCount: null,
   rejectedRows: [],
   live: false,
+  review: false, // in review mode: no stream, no act, the picture of `reviewAt`
+  reviewAt: null, // the instant (ms) of the picture shown in review
 };
 let map = null;
 let forms = null;
+let review = null;
+// Bumped whenever the crisis or the mode changes: what comes back for an earlier turn is dropped.
+let turn = 0;
 let toastTimer = null;
 
 function toast(message, isError) {
@@ -33,10 +40,13 @@ function toast(message, isError) {
   }, isError ? 10000 : 5000);
 }
 
-const can = (act) => Boolean(state.me && state.me.can.includes(act)) && state.picture?.state !== "closed";
+// Acts apply to the live crisis only: none in review.
+const can = (act) =>
+  !state.review && Boolean(state.me && state.me.can.includes(act)) && state.picture?.state !== "closed";
 
 /** Send an act on the shown crisis; panel buttons are disabled while it is on its way. */
 async function send(command, button = null) {
+  if (state.review) return { ok: false, error: t("review.no_acts") };
   if (button) button.disabled = true;
   try {
     return await api.act(state.crisisId, command);
@@ -59,6 +69,7 @@ async function actFromPanel(command, button) {
 
 const ctx = {
   can,
+  now: () => (state.review && state.reviewAt !== null ? state.reviewAt : Date.now()),
   act: actFromPanel,
   focus: (incidentId) => {
     if (map.focus(incidentId)) $("#map").focus({ preventScroll: false });
@@ -76,10 +87,16 @@ const ctx = {
 
 function renderHeader() {
   const p = state.picture;
-  const exercise = Boolean(p?.exercise);
+  const summary = state.crises.find((c) => c.crisis_id === state.crisisId);
+  const exercise = Boolean(p?.exercise || (p && summary?.exercise));
   $("[data-testid=exercise-banner]").hidden = !exercise;
   document.body.classList.toggle("exercise", exercise);
+  document.body.classList.toggle("reviewing", state.review);
+  const toggle = $("#review-toggle");
+  toggle.setAttribute("aria-pressed", String(state.review));
+  toggle.title = t(state.review ? "review.toggle_title_on" : "review.toggle_title");
   const live = $("#live");
+  live.hidden = state.review; // the review bar's badge says what is shown instead
   const said = state.live ? `● ${t("live.on")}` : `○ ${t("live.off")}`;
   if (live.textContent !== said) live.textContent = said; // announced only when it changes
   live.classList.toggle("off", !state.live);
@@ -120,15 +137,22 @@ function render({ fit = false } = {}) {
   panels.renderPostures($("#postures"), p, ctx);
   panels.renderResources($("#resources"), p);
   panels.renderTasks($("#tasks-panel"), p, ctx);
-  panels.renderMainCourante($("#main-courante"), $("#mc-count"), p);
+  panels.renderMainCourante($("#main-courante"), $("#mc-count"), p, ctx);
   panels.renderSitreps($("#sitreps"), p, ctx);
   panels.renderAlerts($("#alerts"), p, ctx);
-  panels.renderRejected($("#rejected"), $("#rejected-count"), p, state.rejectedRows);
+  panels.renderRejected($("#rejected"), $("#rejected-count"), p, rejectedRows());
   forms.setIncidents(incidents);
   map.render(p, { fit });
   restoreFocus();
   const dialog = $("#dialog-provenance");
   if (dialog.open && dialog.dataset.figure) panels.renderProvenance($("#provenance-body"), p, dialog.dataset.figure);
+}
+
+/** The rejected inputs shown: in review, only those rejected by the instant reviewed. */
+function rejectedRows() {
+  const rows = state.rejectedRows;
+  if (!state.review || !rows) return rows;
+  return rows.filter((r) => !r.rejected_at || Date.parse(r.rejected_at) <= state.reviewAt);
 }
 
 async function refreshRejected() {
@@ -137,14 +161,14 @@ async function refreshRejected() {
   } catch {
     state.rejectedRows = null;
   }
-  if (state.picture) panels.renderRejected($("#rejected"), $("#rejected-count"), state.picture, state.rejectedRows);
+  if (state.picture) panels.renderRejected($("#rejected"), $("#rejected-count"), state.picture, rejectedRows());
 }
 
 function showPicture(view, options) {
   if (view.crisis_id && view.crisis_id !== state.crisisId) return; // a late event of the crisis left
   state.picture = view;
   render(options);
-  if (view.rejected_inputs !== state.rejectedCount) {
+  if (!state.review && view.rejected_inputs !== state.rejectedCount) {
     state.rejectedCount = view.rejected_inputs;
     refreshRejected();
   }
@@ -180,22 +204,24 @@ function defaultCrisis() {
   return state.crises.some((c) => c.crisis_id === STANDING_WATCH) || state.crises.length === 0 ? STANDING_WATCH : state.crises[0].crisis_id;
 }
 
-async function selectCrisis(crisisId) {
+function stopLive() {
   if (state.stop) state.stop();
-  forms.closeAll();
-  state.crisisId = crisisId;
-  state.picture = null;
+  state.stop = null;
   state.live = false;
-  map.forget();
-  history.replaceState(null, "", `#${encodeURIComponent(crisisId)}`);
-  $("#crisis-select").value = crisisId;
+}
+
+/** Show the live picture of a crisis, then follow it over the stream. */
+async function goLive(crisisId, mine, { fit = false } = {}) {
   try {
-    showPicture(await api.picture(crisisId), { fit: true });
+    const view = await api.picture(crisisId);
+    if (mine !== turn) return;
+    showPicture(view, { fit });
   } catch {
-    toast(t("toast.network"), true);
+    if (mine === turn) toast(t("toast.network"), true);
   }
-  if (state.crisisId !== crisisId) return; // another crisis was chosen meanwhile
-  let first = !state.picture;
+  if (mine !== turn) return; // another crisis or the review was chosen meanwhile
+  let first = fit && !state.picture;
+  renderHeader();
   state.stop = api.follow(
     crisisId,
     (view) => {
@@ -207,6 +233,73 @@ async function selectCrisis(crisisId) {
       renderHeader();
     },
   );
+}
+
+/** Review a crisis: its picture at the last instant of its log. False when it cannot be. */
+async function openReview(crisisId, mine, { fit = false } = {}) {
+  let opened = null;
+  try {
+    opened = await review.open(crisisId);
+  } catch (problem) {
+    if (mine === turn) toast(problem.status === 404 ? t("review.empty") : t("toast.network"), true);
+    return false;
+  }
+  if (!opened || mine !== turn) return false;
+  stopLive();
+  forms.closeAll();
+  state.review = true;
+  state.reviewAt = opened.at;
+  showPicture(opened.view, { fit });
+  renderHeader();
+  return true;
+}
+
+/** Out of review: back to the live picture and its stream. */
+function closeReview() {
+  review.close();
+  state.review = false;
+  state.reviewAt = null;
+  state.rejectedCount = null; // the live count is asked again
+  renderHeader();
+}
+
+async function enterReview() {
+  if (state.review || !state.crisisId) return;
+  const mine = ++turn;
+  const toggle = $("#review-toggle");
+  toggle.setAttribute("aria-busy", "true");
+  const opened = await openReview(state.crisisId, mine);
+  toggle.removeAttribute("aria-busy");
+  if (!opened) {
+    if (mine === turn) review.close();
+    return;
+  }
+  review.focus();
+}
+
+async function leaveReview() {
+  if (!state.review) return;
+  const mine = ++turn;
+  closeReview();
+  await goLive(state.crisisId, mine);
+}
+
+async function selectCrisis(crisisId) {
+  const mine = ++turn;
+  stopLive();
+  forms.closeAll();
+  state.crisisId = crisisId;
+  state.picture = null;
+  map.forget();
+  history.replaceState(null, "", `#${encodeURIComponent(crisisId)}`);
+  $("#crisis-select").value = crisisId;
+  if (state.review) {
+    // Still in review: the other crisis is reviewed, unless its log holds nothing.
+    if (await openReview(crisisId, mine, { fit: true })) return;
+    if (mine !== turn) return;
+    closeReview();
+  }
+  await goLive(crisisId, mine, { fit: true });
 }
 
 async function refreshCrises() {
@@ -226,6 +319,7 @@ function applyLang(lang) {
   $("#lang-switch").value = lang;
   if (state.me) $("#role").textContent = word("role", state.me.role);
   forms.translate();
+  review.translate();
   fillCrises();
   render();
   renderHeader();
@@ -256,6 +350,19 @@ async function start() {
   }).observe($(".top"));
   map = new IncidentMap($("#map"), state.me.tiles);
   forms = setupForms({ send: (command) => send(command), map, toast });
+  review = setupReview({
+    onPicture: (view, at) => {
+      if (!state.review) return;
+      state.reviewAt = at;
+      showPicture(view);
+    },
+    onFail: () => toast(t("review.failed"), true),
+  });
+  $("#review-toggle").addEventListener("click", () => (state.review ? leaveReview() : enterReview()));
+  $("#review-exit").addEventListener("click", () => {
+    leaveReview();
+    $("#review-toggle").focus();
+  });
 
   $("#lang-switch").addEventListener("change", (event) => applyLang(event.target.value));
   $("#crisis-select").addEventListener("change", (event) => selectCrisis(event.target.value));

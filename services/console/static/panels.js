@@ -1,5 +1,6 @@
 // The panels of the picture: each one a function from the picture view to the DOM of its panel.
-// `ctx` gives what they act with: {crisisId, can(act), act(command, button), focus(id), provenance(name)}.
+// `ctx` gives what they act with: {crisisId, can(act), act(command, button), focus(id), provenance(name)},
+// and `now()`: the instant the picture is shown at (the clock when live, the chosen instant in review).
 
 import { el, fill } from "./dom.js";
 import { number, t, when, word } from "./i18n.js";
@@ -12,7 +13,9 @@ const FIGURES = [
 ];
 
 const empty = () => el("p", { class: "empty", text: t("empty") });
-const past = (iso) => Boolean(iso) && new Date(iso).getTime() < Date.now();
+/** The instant the panels are drawn at: the review's instant, or now. */
+const nowOf = (ctx) => (ctx && typeof ctx.now === "function" ? ctx.now() : Date.now());
+const past = (iso, now) => Boolean(iso) && new Date(iso).getTime() < now;
 const severityChip = (severity) =>
   el("span", { class: `chip sev sev-${severity || "unknown"}`, text: word("severity", severity) });
 
@@ -252,6 +255,7 @@ export function renderResources(box, picture) {
 
 export function renderTasks(box, picture, ctx) {
   const decisions = Object.values(picture.decisions || {}).sort((a, b) => String(b.recorded_at).localeCompare(String(a.recorded_at)));
+  const now = nowOf(ctx);
   const tasks = Object.values(picture.tasks || {}).sort(
     (a, b) => (a.state === "open" ? 0 : 1) - (b.state === "open" ? 0 : 1) || String(a.due_at || "9").localeCompare(String(b.due_at || "9")),
   );
@@ -263,7 +267,7 @@ export function renderTasks(box, picture, ctx) {
       { class: "tasks", data: { testid: "tasks" } },
       tasks.length === 0 ? el("li", { class: "empty", text: t("empty") }) : null,
       tasks.map((task) => {
-        const overdue = task.overdue || (task.state === "open" && past(task.due_at));
+        const overdue = task.overdue || (task.state === "open" && past(task.due_at, now));
         return el(
           "li",
           { class: `task task-${task.state}${overdue ? " overdue" : ""}`, data: { taskId: task.task_id, overdue: String(overdue) } },
@@ -305,7 +309,8 @@ export function renderTasks(box, picture, ctx) {
   );
 }
 
-export function renderMainCourante(list, counter, picture) {
+export function renderMainCourante(list, counter, picture, ctx = null) {
+  const now = nowOf(ctx);
   const journal = picture.main_courante || { count: 0, latest: [] };
   const followUps = picture.follow_ups || {};
   counter.textContent = t("mc.count", { n: journal.count });
@@ -314,7 +319,7 @@ export function renderMainCourante(list, counter, picture) {
     list,
     entries.map((entry) => {
       const open = followUps[entry.entry_id]?.state !== "done";
-      const overdue = entry.overdue || (open && entry.follow_up_owner && past(entry.follow_up_due));
+      const overdue = entry.overdue || (open && entry.follow_up_owner && past(entry.follow_up_due, now));
       return el(
         "li",
         { class: `entry priority-${entry.priority}${overdue ? " overdue" : ""}`, data: { entryId: entry.entry_id, number: String(entry.number), overdue: String(Boolean(overdue)) } },
@@ -365,6 +370,7 @@ export function renderRejected(list, counter, picture, rows) {
 }
 
 export function renderSitreps(box, picture, ctx) {
+  const now = nowOf(ctx);
   const last = picture.sitrep;
   const drafts = Object.values(picture.sitrep_drafts || {}).sort((a, b) => b.number - a.number);
   fill(
@@ -384,7 +390,7 @@ export function renderSitreps(box, picture, ctx) {
           }),
           el("div", { class: "meta muted", text: t("sitrep.issued_by", { who: last.validated_by, at: when(last.occurred_at) }) }),
           last.summary ? el("p", { class: "clamp", text: last.summary }) : null,
-          last.next_report_at ? el("div", { class: `small${past(last.next_report_at) ? " overdue-flag" : ""}`, text: t("sitrep.next", { at: when(last.next_report_at) }) }) : null,
+          last.next_report_at ? el("div", { class: `small${past(last.next_report_at, now) ? " overdue-flag" : ""}`, text: t("sitrep.next", { at: when(last.next_report_at) }) }) : null,
         )
       : el("p", { class: "empty", text: t("sitrep.none") }),
     drafts.length
@@ -421,6 +427,7 @@ export function renderSitreps(box, picture, ctx) {
 }
 
 export function renderAlerts(box, picture, ctx) {
+  const now = nowOf(ctx);
   const issued = Object.values(picture.alerts || {}).sort((a, b) => String(b.recorded_at).localeCompare(String(a.recorded_at)));
   const drafts = Object.values(picture.alert_drafts || {}).sort((a, b) => String(b.recorded_at).localeCompare(String(a.recorded_at)));
   const item = (a, draft) =>
@@ -436,7 +443,7 @@ export function renderAlerts(box, picture, ctx) {
           { class: "meta muted" },
           el("span", { text: word("channel", a.channel) }),
           el("span", { text: draft ? `${when(a.recorded_at)} · ${a.actor}` : t("alerts.validated", { who: a.validated_by, at: when(a.occurred_at) }) }),
-          draft && a.expires_at ? el("span", { class: past(a.expires_at) ? "overdue-flag" : "", text: t("alerts.expires", { at: when(a.expires_at) }) }) : null,
+          draft && a.expires_at ? el("span", { class: past(a.expires_at, now) ? "overdue-flag" : "", text: t("alerts.expires", { at: when(a.expires_at) }) }) : null,
         ),
         el("p", { class: "clamp small", text: a.instructions }),
       ),
