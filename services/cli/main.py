@@ -220,11 +220,19 @@ def demo(
     interval: Annotated[
         float, typer.Option(help="Seconds between two events of the sample crisis.")
     ] = 1.0,
+    sample: Annotated[
+        str, typer.Option(help="alex (storm, 2020), aude (floods, 2018) or lubrizol (SEVESO fire).")
+    ] = "alex",
 ) -> None:
     """Start the whole system on embedded defaults and feed it a sample crisis (EXERCICE)."""
     settings = _settings()
-    crisis_id = f"demo-alex-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    events = tempete_alex(crisis_id)
+    from services.demo.samples import aude_2018, lubrizol_2019  # noqa: PLC0415 (large data)
+
+    crises = {"alex": tempete_alex, "aude": aude_2018, "lubrizol": lubrizol_2019}
+    if sample not in crises:
+        raise _fail(f"no sample {sample!r}: choose among {', '.join(crises)}", 2)
+    crisis_id = f"demo-{sample}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    events = crises[sample](crisis_id)
 
     async def run() -> None:
         await _prepare_database(settings)
@@ -233,8 +241,8 @@ def demo(
             out.print(_describe(system))
             _announce_console(system, people)
             out.print(
-                f"Feeding crisis [bold]{crisis_id}[/] (storm Alex, Alpes-Maritimes, 2-3 October "
-                f"2020, [bold yellow]EXERCICE[/]): {len(events)} events, one every {interval:g}s. "
+                f"Feeding crisis [bold]{crisis_id}[/] ({events[0].name}, "  # type: ignore[attr-defined]
+                f"[bold yellow]EXERCICE[/]): {len(events)} events, one every {interval:g}s. "
                 "Ctrl-C stops."
             )
             watcher = asyncio.create_task(
@@ -246,7 +254,11 @@ def demo(
                     stop=stop,
                 )
             )
-            alerts = asyncio.create_task(_demo_alerts(system, crisis_id, interval * 10, stop))
+            # The Vigicrues alerts are storm Alex's: the other samples bring their own news.
+            wanted = sample == "alex"
+            alerts = asyncio.create_task(
+                _demo_alerts(system, crisis_id, interval * 10, stop) if wanted else asyncio.sleep(0)
+            )
             await feed(system.js, events, interval=interval, stop=stop)
             await alerts
             if not stop.is_set():
