@@ -1,11 +1,13 @@
 """`python -m bench` (`make bench`): run every benchmark and write `bench/results.md`.
 
 `python -m bench picture reading` runs only the benchmarks named (raw, recording, reading,
-eventsourcing, picture, intake), and results.md says which ran. BENCH_EVENTS sets how many events
-the first four move (default: 100,000 recorded, 200,000 read); BENCH_PICTURE_EVENTS the length of
-the picture's crisis (default 1,000,000); BENCH_INTAKE_ALERTS the typical alerts the intake
-parses and maps (default 5,000) and BENCH_INTAKE_SUBMITS those it submits to the bus (default
-2,000); CRISIS_BENCH_POSTGRES_URL (or CRISIS_TEST_POSTGRES_URL) says where PostgreSQL is.
+eventsourcing, picture, intake, replay), and results.md says which ran. BENCH_EVENTS sets how many
+events the first four move (default: 100,000 recorded, 200,000 read); BENCH_PICTURE_EVENTS the
+length of the picture's crisis (default 1,000,000); BENCH_INTAKE_ALERTS the typical alerts the
+intake parses and maps (default 5,000) and BENCH_INTAKE_SUBMITS those it submits to the bus
+(default 2,000); BENCH_REPLAY_EVENTS the length of the crisis the replay publishes and seeks in
+(default 100,000); CRISIS_BENCH_POSTGRES_URL (or CRISIS_TEST_POSTGRES_URL) says where PostgreSQL
+is.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bench import (
     raw_jetstream,
     reading,
     recording,
+    replay,
 )
 from bench.clock import now
 from bench.pg import Postgres, find
@@ -48,7 +51,7 @@ READ_EVENTS = 200_000
 TARGET_RECORDED = 15_000
 TARGET_READ = 500_000
 # The benchmarks by the short names `python -m bench NAME…` takes, in the order they run.
-NAMES = ("raw", "recording", "reading", "eventsourcing", "picture", "intake")
+NAMES = ("raw", "recording", "reading", "eventsourcing", "picture", "intake", "replay")
 
 
 def selected(argv: Sequence[str]) -> tuple[str, ...]:
@@ -83,6 +86,18 @@ async def attempt(
         row = failure(name, "—", exc)
         reporter.result(row)
         return {"rows": [row], "remarks": []}
+
+
+async def frozen(
+    name: str, reporter: Reporter, call: Callable[[], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    """`attempt`, with what the earlier benchmarks keep out of the collector's scans."""
+    gc.collect()
+    gc.freeze()
+    try:
+        return await attempt(name, reporter, call)
+    finally:
+        gc.unfreeze()
 
 
 def _targets(ran: Sequence[str], picture_events: int) -> str:
@@ -216,6 +231,7 @@ def parameters(
     records: Sequence[LogRecord],
     postgres_note: str,
     intake_counts: tuple[int, int] = (intake.ALERTS, intake.SUBMITS),
+    replay_events: int = replay.EVENTS,
 ) -> dict[str, str]:
     """What the run was asked to do."""
     chunk = inspect.signature(EventStore.read_rows).parameters["chunk"].default
@@ -271,6 +287,13 @@ def parameters(
             f"{intake.SOURCE.name} grown to about {intake.ALERT_BYTES:,} bytes "
             f"({intake.POLYGON_POINTS}-point polygon added), one identifier each"
         )
+    if "replay" in ran:
+        values["BENCH_REPLAY_EVENTS"] = os.environ.get("BENCH_REPLAY_EVENTS", "(unset)")
+        values["replay: events of the crisis"] = f"{replay_events:,}"
+        values["replay: speed"] = "--max (speed=None), each publish acked before the next"
+        values["replay: seeks timed (index_at / picture_at as of) / snapshot every"] = (
+            f"{replay.LOOKUPS:,} / {replay.SAMPLES} instants / {replay.SNAPSHOT_EVERY:,} events"
+        )
     values["PostgreSQL"] = postgres_note
     return values
 
@@ -281,6 +304,8 @@ async def benchmarks(
     counts: tuple[int, int, int],
     postgres: Postgres | None,
     intake_counts: tuple[int, int] = (intake.ALERTS, intake.SUBMITS),
+    *,
+    replay_events: int = replay.EVENTS,
 ) -> tuple[list[Row], list[str], list[LogRecord]]:
     """The benchmarks in `ran`, in turn; the rows, the remarks, and the records the reads used."""
     recorded, read, picture_events = counts
@@ -373,6 +398,12 @@ async def benchmarks(
             )
         finally:
             gc.unfreeze()
+    if "replay" in ran:
+        reporter.say(
+            f"[bold]7. replay[/] (a crisis of {replay_events:,} events replayed at --max, then "
+            "sought)"
+        )
+        take(await frozen("replay", reporter, lambda: replay.run(replay_events, reporter=reporter)))
     return rows, remarks, records
 
 
@@ -388,6 +419,7 @@ async def main(argv: Sequence[str]) -> int:
     recorded, read = event_counts()
     picture_events = picture.event_count()
     intake_counts = intake.counts()
+    replay_events = replay.event_count()
     started_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     started = now()
     facts = machine.describe()
@@ -398,7 +430,12 @@ async def main(argv: Sequence[str]) -> int:
     )
     with Reporter(console) as reporter:
         rows, remarks, records = await benchmarks(
-            reporter, ran, (recorded, read, picture_events), postgres, intake_counts
+            reporter,
+            ran,
+            (recorded, read, picture_events),
+            postgres,
+            intake_counts,
+            replay_events=replay_events,
         )
     total = now() - started
     facts["load average at end (1, 5, 15 min)"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -416,6 +453,7 @@ async def main(argv: Sequence[str]) -> int:
             records=records,
             postgres_note=postgres_note,
             intake_counts=intake_counts,
+            replay_events=replay_events,
         ),
         rows=rows,
         targets=lines,

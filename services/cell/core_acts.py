@@ -116,11 +116,10 @@ def _entry(a: _Act) -> list[Envelope]:
 @_decides("close_follow_up", OPERATORS)
 def _follow_up_done(a: _Act) -> list[Envelope]:
     cmd: c.CloseFollowUp = a.command
-    follow_up = a.open_picture().get("follow_ups", {}).get(cmd.entry_id)
-    if follow_up is None:
-        raise Refused(f"entry {cmd.entry_id} asked for no follow-up in {cmd.crisis_id}")
-    if follow_up["state"] == "done":
-        raise Refused(f"the follow-up of {cmd.entry_id} is already done")
+    if cmd.entry_id not in a.open_picture().get("follow_ups", {}):
+        raise Refused(
+            f"entry {cmd.entry_id} has no open follow-up in {cmd.crisis_id} (none asked, or done)"
+        )
     return [FollowUpDone(**a.envelope(), entry_id=cmd.entry_id, outcome=cmd.outcome)]
 
 

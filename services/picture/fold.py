@@ -441,16 +441,19 @@ def _entry(p: Picture, e: Event, fact: dict[str, Any]) -> None:
             number=journal["count"],
             owner=e["follow_up_owner"],
             due=e.get("follow_up_due"),
-            text=e["text"][:200],
+            text=e["text"][:120],
             state="open",
         )
 
 
 def _follow_up_done(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    follow_up = p.setdefault("follow_ups", {}).get(e["entry_id"])
-    if follow_up is not None:
-        follow_up["state"] = "done"
-        follow_up["done"] = _stamped(fact, outcome=e.get("outcome"))
+    # A follow-up done leaves the picture (the log keeps it): the picture of a long crisis
+    # holds the open ones only, and a count of the others.
+    if p.setdefault("follow_ups", {}).pop(e["entry_id"], None) is not None:
+        p["follow_ups_done"] = p.get("follow_ups_done", 0) + 1
+    for entry in p["main_courante"]["latest"]:
+        if entry["entry_id"] == e["entry_id"]:
+            entry["follow_up_done"] = _stamped(fact, outcome=e.get("outcome"))
 
 
 def _decision(p: Picture, e: Event, fact: dict[str, Any]) -> None:

@@ -36,7 +36,6 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
     }
     shown["open_tasks"] = sum(1 for t in picture["tasks"].values() if t.get("state") == "open")
     shown["overdue_tasks"] = sum(1 for t in shown["tasks"].values() if t["overdue"])
-    follow_ups = picture.get("follow_ups", {})
     shown["main_courante"] = {
         **picture["main_courante"],
         "latest": [
@@ -45,7 +44,7 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
                 "overdue": _overdue(
                     entry.get("follow_up_due"),
                     at,
-                    still_open=follow_ups.get(entry["entry_id"], {}).get("state") != "done",
+                    still_open="follow_up_done" not in entry,
                 ),
             }
             for entry in picture["main_courante"]["latest"]
