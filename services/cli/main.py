@@ -98,6 +98,7 @@ SERVICES: dict[str, str] = {
     "cell": "services.cell.app:CellService",
     "plans": "services.plans.app:PlansService",
     "console": "services.console.app:ConsoleService",
+    "ops": "services.runtime.ops:OpsService",
 }
 
 

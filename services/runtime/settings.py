@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     console_secure_cookies: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (behind TLS)."
     )
+    ops_host: str = Field(default="127.0.0.1", description="Address of /health, /ready, /metrics.")
+    ops_port: int = Field(
+        default=9108, ge=0, le=65535, description="Port of the operations endpoints; 0: any free."
+    )
     people_file: Path | None = Field(
         default=None,
         description="The people of the cell and their roles (TOML); unset: `people.toml` under "

@@ -27,7 +27,7 @@ def _env() -> dict[str, str]:
     env["CRISIS_LOG_FORMAT"] = "json"
     env["COLUMNS"] = "250"
     # Any free ports: a developer's own system may hold the default ones.
-    for service in ("PICTURE", "INTAKE", "CONSOLE"):
+    for service in ("PICTURE", "INTAKE", "CONSOLE", "OPS"):
         env[f"CRISIS_{service}_PORT"] = "0"
     return env
 
