@@ -99,6 +99,7 @@ SERVICES: dict[str, str] = {
     "plans": "services.plans.app:PlansService",
     "console": "services.console.app:ConsoleService",
     "ops": "services.runtime.ops:OpsService",
+    "zone": "services.zone.app:ZoneService",
 }
 
 

@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     ops_port: int = Field(
         default=9108, ge=0, le=65535, description="Port of the operations endpoints; 0: any free."
     )
+    zone_name: str = Field(default="zone", description="Name of this zone (COZ) system.")
+    zone_sources: str = Field(
+        default="",
+        description="Départements followed: `06=nats://host:4222,83=nats://…`; empty: none.",
+    )
+    zone_min_severity: str = Field(
+        default="severe", description="Incidents from this severity up go to the zone."
+    )
     people_file: Path | None = Field(
         default=None,
         description="The people of the cell and their roles (TOML); unset: `people.toml` under "

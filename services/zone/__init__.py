@@ -1,0 +1,1 @@
+"""The zone (COZ): every département's situation reports and serious incidents, in one picture."""
