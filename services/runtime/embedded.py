@@ -109,10 +109,13 @@ class EmbeddedNatsServer:
         args = [str(server_binary()), "--config", str(config)]
         # Spawned from the caller's thread: Linux ties the death signal to that thread.
         # preexec_fn only calls prctl, which takes no lock the fork could have left held.
+        # Its own session: a Ctrl-C in the terminal reaches the system, which stops its services
+        # first and the server last, instead of the server going away under them.
         return subprocess.Popen(  # noqa: S603
             args,
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509
+            start_new_session=True,
         )
 
     def _ready(self, process: subprocess.Popen[bytes]) -> bool:

@@ -222,3 +222,28 @@ def test_publishing_a_file_that_does_not_exist_says_so(tmp_path: Path) -> None:
     result = _crisis(tmp_path, "publish", "missing.json")
     assert result.returncode == 1
     assert "cannot read missing.json" in result.stderr
+
+
+def test_ctrl_c_in_the_terminal_stops_the_services_before_the_embedded_server(
+    tmp_path: Path,
+) -> None:
+    # A terminal's Ctrl-C goes to the whole foreground process group, not only to `crisis up`.
+    proc = subprocess.Popen(
+        [*CRISIS, "up"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while read_run_info(tmp_path / "var" / "run.json") is None:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "crisis up did not come up"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Stopped cleanly" in stdout
+    assert "Traceback" not in stderr
