@@ -137,6 +137,11 @@ def register(broker: NatsBroker, cell: Cell) -> None:
         ),
     )
     async def act(js: JsClient, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        # Only a person's request, answered on its own inbox: a stream delivery (its reply goes
+        # to $JS.ACK…) could otherwise carry an act someone wrote into a stream.
+        if not (message.raw_message.reply or "").startswith("_INBOX."):
+            log.warning("cell.not_a_request", subject=message.raw_message.subject)
+            return {"ok": False, "error": "acts are requests answered on an inbox"}
         return await cell.handle(message.raw_message.data, js)
 
 

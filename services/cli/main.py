@@ -364,5 +364,39 @@ def infra_streams(
         out.print(f"wrote {path}")
 
 
+@infra_app.command("nats-config")
+def infra_nats_config(
+    description: Annotated[Path, typer.Argument(help="The security description (TOML).")] = Path(
+        "infra/nats/security.toml"
+    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for the output; default: secure/ beside the description."
+        ),
+    ] = None,
+    rotate: Annotated[
+        list[str] | None, typer.Option(help="Give this user a new password (repeatable).")
+    ] = None,
+) -> None:
+    """Write nats-server's config (accounts, users, permissions) and each user's credentials."""
+    from services.runtime import nats_config  # noqa: PLC0415 (only this command needs it)
+
+    folder = out_dir or description.parent / "secure"
+    try:
+        done = nats_config.generate(
+            nats_config.load_description(description),
+            folder,
+            rotate=rotate or (),
+            on_new=lambda name: out.print(f"new secret for {name} (hashing…)"),
+        )
+    except nats_config.SecurityConfigError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {done.config}")
+    out.print(f"wrote {len(done.credentials)} credentials files under {folder / 'users'} (0600)")
+    kept = len(done.credentials) - len(done.new_secrets)
+    out.print(f"secrets in {done.secrets} (0600): {kept} kept, {len(done.new_secrets)} new")
+
+
 if __name__ == "__main__":
     app()

@@ -339,3 +339,26 @@ async def test_the_command_line_acts_through_the_cell_and_says_why_an_act_is_ref
     )
     assert unknown.exit_code == 1
     assert "not a known, enabled person" in " ".join(unknown.output.split())
+
+
+async def test_an_act_delivered_by_a_stream_rather_than_requested_is_refused(
+    system: tuple[CrisisSystem, EventStore],
+) -> None:
+    running, _store = system
+    assert running.bus is not None
+    nc = running.bus.nc
+    replies = await nc.subscribe("forged.reply")
+    before = await _last_seq(running)
+    forged = {
+        "actor": "dircab",
+        "command": {
+            "act": "open_crisis",
+            "crisis_id": CRISIS,
+            "name": "Forged",
+            "departement": "06",
+        },
+    }
+    await nc.publish(subjects.CELL_ACTS, orjson.dumps(forged), reply="forged.reply")
+    answer = orjson.loads((await replies.next_msg(timeout=10)).data)
+    assert answer == {"ok": False, "error": "acts are requests answered on an inbox"}
+    assert await _last_seq(running) == before

@@ -358,9 +358,7 @@ def test_a_follow_up_is_done_once_and_stops_being_overdue(cell: Cell) -> None:
     )
     late = "2020-10-02T14:00:00+00:00"
     assert view(cell.picture, late)["overdue_follow_ups"] == 1
-    assert "no open follow-up" in cell.refused(
-        OPERATOR, act="close_follow_up", entry_id="mc-0099"
-    )
+    assert "no open follow-up" in cell.refused(OPERATOR, act="close_follow_up", entry_id="mc-0099")
     cell.act(OPERATOR, act="close_follow_up", entry_id=entry.entry_id, outcome="Livré")
     shown = view(cell.picture, late)
     assert shown["overdue_follow_ups"] == 0
