@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from schemas import subjects
+from services.runtime.bus import servers
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.logging import configure_logging
 from services.runtime.settings import Settings, load_settings
@@ -43,7 +44,7 @@ def settings() -> Settings:
 
 
 async def _request(url: str, body: bytes, timeout: float) -> dict[str, Any]:
-    nc = await nats.connect(url, name="crisis-act", connect_timeout=5)
+    nc = await nats.connect(servers(url), name="crisis-act", connect_timeout=5)
     try:
         reply = await nc.request(subjects.CELL_ACTS, body, timeout=timeout)
     finally:

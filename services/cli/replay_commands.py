@@ -30,7 +30,7 @@ from services.eventlog.store import EventStore
 from services.picture.fold import Picture, fold, new_picture
 from services.replay.core import Recorded, Timeline, fork_event, window
 from services.replay.runner import Replay
-from services.runtime.bus import connect
+from services.runtime.bus import connect, servers
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.publish import publish_event
 from services.runtime.streams import instant_text
@@ -195,7 +195,7 @@ def replay_control(
         order["to"] = parse_instant(to).isoformat()
 
     async def send() -> dict[str, Any]:
-        nc = await nats.connect(url)
+        nc = await nats.connect(servers(url))
         try:
             reply = await nc.request(
                 subjects.replay_control(session), orjson.dumps(order), timeout=5

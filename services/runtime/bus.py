@@ -21,13 +21,18 @@ class Bus:
     js: JetStreamContext
 
 
+def servers(url: str) -> list[str]:
+    """The servers of a NATS URL setting: one URL, or several separated by commas (a cluster)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 @asynccontextmanager
 async def connect(
     url: str, *, name: str = "crisis", plan: Topology | None = None
 ) -> AsyncIterator[Bus]:
     """Connect to `url` (and make sure the streams exist when `plan` is given); drain on exit."""
     nc = await nats.connect(
-        url,
+        servers(url),
         name=name,
         connect_timeout=5,
         max_reconnect_attempts=-1,

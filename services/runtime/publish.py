@@ -66,7 +66,7 @@ async def publish_event(
     *,
     subject: str | None = None,
     timeout: float = 2.0,
-    attempts: int = 5,
+    attempts: int = 10,
     backoff: float = 0.2,
 ) -> Published:
     """Publish `event` and wait for JetStream's ack, retrying with the same id until it comes."""

@@ -35,7 +35,14 @@ class Settings(BaseSettings):
         default=1024 * 1024, gt=0, description="Largest message the bus accepts, in bytes."
     )
     publish_timeout_s: float = Field(default=2.0, gt=0, description="Wait for a JetStream ack.")
-    publish_attempts: int = Field(default=5, ge=1, description="Attempts before a publish fails.")
+    publish_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Attempts before a publish fails (10: about 15 s, longer than an election).",
+    )
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Replicas of each stream: 3 on a 3-node cluster."
+    )
     db_url: str | None = Field(
         default=None,
         description="SQLAlchemy async URL of the event log; unset: SQLite under `var_dir`.",

@@ -9,6 +9,8 @@ from typing import Any
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
 
+from services.runtime.bus import servers
+
 
 def instant_text(moment: datetime) -> str:
     """An instant as UTC ISO text ending in `Z`: how the log stores stream time, and the
@@ -30,7 +32,7 @@ async def raw_body(message: StreamMessage[Any]) -> Any:
 def service_broker(nats_url: str, service: str) -> NatsBroker:
     """The broker of one service: reconnects forever; FastStream's per-message lines at debug."""
     return NatsBroker(
-        nats_url,
+        servers(nats_url),
         name=f"crisis-{service}",
         max_reconnect_attempts=-1,
         logger=logging.getLogger(f"faststream.{service}"),

@@ -50,8 +50,9 @@ class Topology:
         raise KeyError(name)
 
 
-def topology(settings: Settings, *, replicas: int = 1) -> Topology:
-    """Every stream the system needs, configured from `settings`."""
+def topology(settings: Settings, *, replicas: int | None = None) -> Topology:
+    """Every stream the system needs, from `settings` (replicas: CRISIS_STREAM_REPLICAS)."""
+    replicas = replicas or settings.stream_replicas
     crisis = StreamConfig(
         name=CRISIS_STREAM,
         description="Every event of every crisis, in order: the stream sequence is the position.",

@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from schemas import subjects
-from services.runtime.bus import connect
+from services.runtime.bus import connect, servers
 from services.runtime.publish import H_CRISIS, H_TYPE, MSG_ID
 from services.runtime.settings import Settings
 from services.runtime.topology import CRISIS_STREAM
@@ -59,7 +59,7 @@ class DepartementRelay:
         while True:
             try:
                 self._nc = await nats.connect(
-                    self.source.url,
+                    servers(self.source.url),
                     name=f"zone-relay-{self.source.departement}",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
