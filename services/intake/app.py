@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import orjson
 import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from schemas.types import TOKEN_PATTERN
 from services.intake.core import Form, Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
 from services.intake.dispatch import Dispatcher
@@ -22,6 +28,10 @@ from services.runtime.http import HttpServer
 from services.runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+FEEDS_ROOT = "feeds"
+_FORMS: dict[str, Form] = {"cap": "xml", "geojson": "geojson", "events": "events"}
+_FEED_NAME = re.compile(TOKEN_PATTERN)
 
 
 def intake_config(settings: Settings) -> IntakeConfig:
@@ -115,6 +125,7 @@ class IntakeService:
                     feeds_file=str(self.settings.feeds_path),
                     hint="add one with `crisis feed add NAME`; until then every POST is refused",
                 )
+            await self._listen_to_feeds(bus.nc, self.live)
             api = build_api(self.live, feeds, max_bytes=self.settings.intake_max_bytes)
             self.url = await self.http.start(
                 api, self.settings.intake_host, self.settings.intake_port
@@ -123,6 +134,28 @@ class IntakeService:
         except BaseException:
             await self.stop()
             raise
+
+    async def _listen_to_feeds(self, nc: Client, live: LiveIntake) -> None:
+        """Feeds over NATS: `feeds.<name>.cap|geojson|events`, request-reply.
+
+        The server's permissions tie a feed's credential to its own `feeds.<name>.>`, so the name
+        in the subject is the feed's. The reply is the outcomes, as over HTTP; a feed that gets no
+        reply sends again (event ids are stable, so nothing is recorded twice).
+        """
+
+        async def taken(msg: Msg) -> None:
+            parts = msg.subject.split(".")
+            form = _FORMS.get(parts[2]) if len(parts) == 3 else None
+            reply: dict[str, Any]
+            if form is None or not _FEED_NAME.fullmatch(parts[1]):
+                reply = {"error": f"{msg.subject}: send to feeds.<name>.cap|geojson|events"}
+            else:
+                outcomes = await live.submit(msg.data, name=msg.subject, feed=parts[1], form=form)
+                reply = {"outcomes": [o.to_json() for o in outcomes]}
+            if msg.reply:
+                await msg.respond(orjson.dumps(reply))
+
+        await nc.subscribe(f"{FEEDS_ROOT}.*.*", queue="intake", cb=taken)
 
     async def stop(self) -> None:
         """Stop serving, stop following, disconnect."""

@@ -291,12 +291,13 @@ class Description(_Spec):
 
 
 def feed_user(name: str, account: str) -> UserSpec:
-    """A feed's NATS user: it may publish under its own name only, and read nothing."""
+    """A feed's NATS user: it may publish under its own name only, and read only its replies."""
+    # The intake answers a feed's request with the outcomes, on the feed's inbox.
     return UserSpec(
         account=account,
-        description=f"feed {name}: publishes its inputs under {FEEDS_ROOT}.{name}.>, reads nothing",
+        description=f"feed {name}: sends its inputs to {FEEDS_ROOT}.{name}.>, reads the outcomes",
         publish=(f"{FEEDS_ROOT}.{name}.>",),
-        inbox=False,
+        inbox=True,
     )
 
 

@@ -322,3 +322,14 @@ async def test_alerts_go_to_the_open_crisis_of_their_status_and_attached_inciden
     after = await picture_at(deployment.store, snapshots, "veille")
     assert after["incidents"][incident_id]["state"] == "handed_over"
     assert new_picture("x")["incidents"] == {}
+
+
+async def test_a_feed_may_also_send_over_nats_under_its_own_subject_and_get_the_outcomes(
+    deployment: Deployment,
+) -> None:
+    reply = await deployment.bus.nc.request("feeds.vigicrues.cap", VIGICRUES, timeout=10)
+    [outcome] = orjson.loads(reply.data)["outcomes"]
+    assert outcome["accepted"]
+    assert outcome["events"][0]["source"] == "vigicrues"
+    wrong = await deployment.bus.nc.request("feeds.vigicrues.pdf", b"x", timeout=10)
+    assert "feeds.<name>.cap|geojson|events" in orjson.loads(wrong.data)["error"]

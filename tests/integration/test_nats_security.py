@@ -209,8 +209,9 @@ def test_the_description_keeps_decisions_to_the_cell_and_feeds_out_of_the_stream
     assert decides == {"cell"}
     plans = [s for s in permissions(users["plans"]).publish if s.startswith("crisis.")]
     assert plans == ["crisis.*.plan.activation_proposed", "crisis.*.vigipirate.posture_proposed"]
+    # A feed sends under its own name only, and reads only its replies (the outcomes).
     assert permissions(users["feed-vigicrues"]) == Permissions(
-        publish=("feeds.vigicrues.>",), subscribe=(), allow_responses=False
+        publish=("feeds.vigicrues.>",), subscribe=("_INBOX.>",), allow_responses=False
     )
     # What the intake lets a feed state, it may publish.
     intake = set(permissions(users["intake"]).publish)
