@@ -16,6 +16,7 @@ from services.cli.incident_commands import incident_app
 from services.cli.log_commands import log_app
 from services.cli.picture_commands import parse_instant
 from services.cli.point import location
+from services.picture.fold import BILAN_FIGURES
 
 As = Annotated[str | None, typer.Option("--as", help="Who acts (default: CRISIS_ACTOR or you).")]
 Crisis = Annotated[str, typer.Option("--crisis", "-c", help="The crisis.")]
@@ -170,19 +171,8 @@ def incident_close(
     )
 
 
-FIGURES = (
-    "decedes",
-    "urgences_absolues",
-    "urgences_relatives",
-    "impliques",
-    "disparus",
-    "evacues",
-    "mis_a_l_abri",
-    "heberges",
-    "foyers_sans_electricite",
-    "foyers_sans_eau",
-    "routes_coupees",
-)
+# The bilan figures, in the order of the options below.
+FIGURES = BILAN_FIGURES
 
 
 def bilan_command(

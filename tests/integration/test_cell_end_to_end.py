@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +33,13 @@ from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.settings import Settings
 from services.runtime.system import CrisisSystem
 from services.runtime.topology import CRISIS_STREAM
+from tests.integration.waiting import until
 
 pytestmark = pytest.mark.integration
 
 CRISIS = "crue-vesubie"
 CORPUS = Path(__file__).parents[1] / "data" / "intake"
 PLANS = Path(__file__).parents[2] / "infra" / "plans"
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

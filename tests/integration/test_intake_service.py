@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,19 +29,12 @@ from services.runtime.database import make_engine
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
+from tests.integration.waiting import until
 
 pytestmark = pytest.mark.integration
 
 CORPUS = Path(__file__).parents[1] / "data" / "intake"
 VIGICRUES = (CORPUS / "cap12_vigicrues_rouge_vesubie.xml").read_bytes()
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

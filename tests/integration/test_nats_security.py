@@ -9,7 +9,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +64,7 @@ from services.runtime.topology import (
     eventlog_consumer,
     topology,
 )
+from tests.integration.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -163,13 +164,6 @@ async def _streams_by_admin(secured: Secured, settings: Settings) -> None:
     admin = await _client(secured.url("admin"))
     await ensure_topology(admin.jetstream(), topology(settings))
     await admin.close()
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def _secrets_in(folder: Path, kept_secrets: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -24,18 +24,11 @@ from services.runtime.database import make_engine
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.publish import MSG_ID, headers_for, publish_event
 from services.runtime.settings import Settings
+from tests.integration.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 CRISIS = "alex-live"
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
