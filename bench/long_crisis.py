@@ -402,7 +402,12 @@ class LongCrisis:
         data["priority"] = rng.choice(PRIORITIES)
         road, commune = rng.choice(ROADS), rng.choice(COMMUNES)
         data["text"] = f"{road} : point de situation de {commune} (message {number})."
-        data["follow_up_due"] = _iso(self.recorded_at(position) + timedelta(hours=4))
+        # One message in twenty asks for a follow-up, as in a real main courante: the picture
+        # keeps every open follow-up, and a crisis of 740,000 open ones is not a crisis.
+        if number % 20 == 0:
+            data["follow_up_due"] = _iso(self.recorded_at(position) + timedelta(hours=4))
+        else:
+            del data["follow_up_owner"], data["follow_up_due"]
 
     def _decision(self, data: dict[str, Any], _position: int) -> None:
         number = self._new("decision")

@@ -69,16 +69,20 @@ def _incident(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 def _entry(rng: random.Random, i: int) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "entry_id": f"mc-{i:07d}",
         "direction": "received",
         "sender": rng.choice(SENDERS),
         "medium": rng.choice(MEDIA),
         "priority": rng.choice(PRIORITIES),
         "text": f"{rng.choice(ROADS)} coupée au pont de Saint-Martin-Vésubie (message {i}).",
-        "follow_up_owner": "Cellule moyens",
-        "follow_up_due": STORM_ALEX + timedelta(hours=4),
     }
+    # One message in twenty asks for a follow-up, as in the cell's real main courante (the
+    # picture keeps every open follow-up, so one on each would make its snapshots balloon).
+    if i % 20 == 0:
+        entry["follow_up_owner"] = "Cellule moyens"
+        entry["follow_up_due"] = STORM_ALEX + timedelta(hours=4)
+    return entry
 
 
 def _bilan(rng: random.Random, i: int) -> dict[str, Any]:
