@@ -228,7 +228,9 @@ def _incident_merged(p: Picture, e: Event, fact: dict[str, Any]) -> None:
 
 def _incident_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     incident = _incident(p, e, fact)
-    incident["state"] = "closed"
+    # A merged duplicate or an incident handed over stays so: its figures count elsewhere.
+    if incident["state"] not in NOT_COUNTED:
+        incident["state"] = "closed"
     incident["closed"] = _stamped(fact, reason=e.get("reason"))
     _add_new(incident["external_ids"], e.get("external_ids", []))
     _add_new(incident["warnings"], e.get("warnings", []))

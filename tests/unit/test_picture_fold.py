@@ -967,3 +967,14 @@ def test_storm_alex_keeps_every_incident_decision_task_and_message_of_the_scenar
     )[-LATEST_ENTRIES:]
     assert shown["open_tasks"] == len(assigned - completed)
     assert {t for t, task in picture["tasks"].items() if task["state"] == "done"} == completed
+
+
+def test_closing_a_merged_duplicate_keeps_it_merged_and_its_figures_out_of_the_sums() -> None:
+    picture = _folded(
+        _assess("inc-0004", disparus=3),
+        _event(IncidentMerged, incident_id="inc-0001", merged_ids=["inc-0004"]),
+        _event(IncidentClosed, incident_id="inc-0004"),
+    )
+    assert picture["incidents"]["inc-0004"]["state"] == "merged"
+    assert picture["incidents"]["inc-0004"]["closed"] is not None
+    assert picture["bilan"]["disparus"]["value"] == 0
