@@ -62,7 +62,11 @@ class PictureFollower:
             self.pictures[crisis_id] = picture
             fold(picture, event, meta.sequence.stream, instant_text(meta.timestamp))
             if self.on_event is not None:
-                await self.on_event(picture, event)
+                try:
+                    await self.on_event(picture, event)
+                except Exception:
+                    # at its next event, and a waiting act must not hang on a listener's fault)
+                    log.exception("follower.listener_failed", position=meta.sequence.stream)
         async with self._moved:
             self.position = max(self.position, meta.sequence.stream)
             self._moved.notify_all()

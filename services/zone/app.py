@@ -20,8 +20,10 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from schemas import subjects
+from schemas.registry import DecodeError
+from schemas.wire import REGISTRY
 from services.runtime.bus import connect, servers
-from services.runtime.publish import H_CRISIS, H_TYPE, MSG_ID
+from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
 from services.runtime.topology import CRISIS_STREAM
 from services.zone.core import relayed
@@ -93,16 +95,17 @@ class DepartementRelay:
                 await message.ack()
 
     async def _relay(self, data: bytes) -> None:
-        event = orjson.loads(data)
-        up = relayed(event, self.source.departement, self.min_severity)
-        if up is None:
+        try:
+            up = relayed(orjson.loads(data), self.source.departement, self.min_severity)
+            event = REGISTRY.decode(up) if up is not None else None
+        except (orjson.JSONDecodeError, DecodeError, KeyError, TypeError):
+            # The département's own log keeps it (and its dead letters the reason); the zone
+            # skips it rather than stall on it for ever.
+            log.warning("zone.undecodable", departement=self.source.departement)
             return
-        await self.zone_js.publish(
-            subjects.live(up["crisis_id"], up["type"]),
-            orjson.dumps(up),
-            headers={MSG_ID: str(up["event_id"]), H_TYPE: up["type"], H_CRISIS: up["crisis_id"]},
-        )
-        self.relayed += 1
+        if event is not None:
+            await publish_event(self.zone_js, event)
+            self.relayed += 1
 
     async def stop(self) -> None:
         """Stop following."""
