@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import re
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +16,9 @@ import orjson
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import (
     FileResponse,
+    HTMLResponse,
     JSONResponse,
+    PlainTextResponse,
     RedirectResponse,
     Response,
     StreamingResponse,
@@ -23,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from schemas.envelope import STANDING_WATCH, utc_now
 from services.cell.core import allowed
 from services.cell.people import READ_ONLY, Person
-from services.console.auth import COOKIE, Session, Sessions
+from services.console.auth import COOKIE, Refused, Session, Sessions
 from services.picture.fold import Picture, new_picture
 from services.picture.views import view
 from services.runtime.settings import Settings
@@ -202,6 +207,7 @@ def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastA
 
 def _pages(api: FastAPI, sessions: Sessions, settings: Settings) -> None:
     """The page, login and logout."""
+    login_html = (STATIC / "login.html").read_text(encoding="utf-8")
 
     def signed_in(request: Request) -> tuple[Session, Person] | None:
         return sessions.find(request.cookies.get(COOKIE))
@@ -213,26 +219,56 @@ def _pages(api: FastAPI, sessions: Sessions, settings: Settings) -> None:
         return FileResponse(STATIC / "index.html", headers=_NO_CACHE)
 
     @api.get("/login", response_model=None)
-    async def login_page() -> Response:
-        return FileResponse(STATIC / "login.html", headers=_NO_CACHE)
+    async def login_page(request: Request) -> Response:
+        # Kept when it is one of ours: a second login tab must not void the first one's token.
+        token = request.cookies.get(LOGIN_CSRF, "")
+        if not _LOGIN_TOKEN.fullmatch(token):
+            token = secrets.token_urlsafe(32)
+        reply = HTMLResponse(login_html.replace("{{login_csrf}}", token), headers=_NO_CACHE)
+        reply.set_cookie(
+            LOGIN_CSRF,
+            token,
+            path="/login",
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, settings),
+        )
+        return reply
 
     @api.post("/login", response_model=None)
     async def login(
-        ident: str = Form(...), password: str = Form(...), lang: str = Form("fr")
+        request: Request,
+        ident: str = Form(...),
+        password: str = Form(...),
+        lang: str = Form("fr"),
+        csrf: str = Form(""),
     ) -> Response:
-        session = await sessions.log_in(ident.strip(), password)
-        if session is None:
+        if not _same_origin(request) or not _login_csrf_ok(request, csrf):
+            return PlainTextResponse(_LOGIN_FORGED, status_code=403)
+        address = request.client.host if request.client is not None else ""
+        outcome = await sessions.log_in(ident.strip(), password, address)
+        if isinstance(outcome, Refused):
+            if outcome.retry_after:
+                return PlainTextResponse(
+                    _LOGIN_THROTTLED,
+                    status_code=429,
+                    headers={"Retry-After": str(outcome.retry_after)},
+                )
             return RedirectResponse("/login?error=1", status_code=303)
+        secure = _secure(request, settings)
         reply = RedirectResponse("/", status_code=303)
         reply.set_cookie(
             COOKIE,
-            session.token,
+            outcome.token,
             httponly=True,
             samesite="strict",
-            secure=settings.console_secure_cookies,
+            secure=secure,
             max_age=int(timedelta(hours=settings.console_session_hours).total_seconds()),
         )
-        reply.set_cookie("crisis_lang", "en" if lang == "en" else "fr", samesite="strict")
+        reply.delete_cookie(LOGIN_CSRF, path="/login", secure=secure, samesite="strict")
+        reply.set_cookie(
+            "crisis_lang", "en" if lang == "en" else "fr", samesite="strict", secure=secure
+        )
         return reply
 
     @api.post("/logout", response_model=None)
@@ -243,8 +279,41 @@ def _pages(api: FastAPI, sessions: Sessions, settings: Settings) -> None:
                 return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
             sessions.log_out(found[0].token)
         reply = RedirectResponse("/login", status_code=303)
-        reply.delete_cookie(COOKIE)
+        reply.delete_cookie(
+            COOKIE, httponly=True, samesite="strict", secure=_secure(request, settings)
+        )
         return reply
+
+
+LOGIN_CSRF = "crisis_login_csrf"
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what token_urlsafe(32) makes: safe in HTML
+_LOGIN_FORGED = (
+    "Connexion refusée : rechargez la page de connexion et réessayez.\n"
+    "Login refused: reload the login page and try again.\n"
+)
+_LOGIN_THROTTLED = (
+    "Trop d'essais : patientez avant de réessayer.\nToo many attempts: wait before trying again.\n"
+)
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    """Cookies are for TLS only when the deployment says so or the request came over https."""
+    return settings.console_secure_cookies or request.url.scheme == "https"
+
+
+def _same_origin(request: Request) -> bool:
+    """No Origin header (an old browser, a script), or the console's own: not another site's."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+def _login_csrf_ok(request: Request, token: str) -> bool:
+    """The form carries the token of the login page's cookie (which another site cannot read)."""
+    cookie = request.cookies.get(LOGIN_CSRF, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), token.encode())
 
 
 def _review(api: FastAPI, backend: Backend, sessions: Sessions) -> None:
@@ -299,7 +368,8 @@ def _security_policy(tiles_url: str) -> str:
 
 
 def _csrf_ok(request: Request, session: Session) -> bool:
-    return request.headers.get("x-csrf-token") == session.csrf
+    token = request.headers.get("x-csrf-token", "")
+    return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
 def _summary(picture: Picture) -> dict[str, Any]:

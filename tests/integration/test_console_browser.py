@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -25,6 +27,9 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from schemas import subjects
+from schemas.envelope import Status, utc_now
+from schemas.events import IncidentReported
+from schemas.values import GeoPoint, IncidentKind, Location, Severity
 from services.cell.app import CellService
 from services.cell.people import Role, add_person
 from services.console.app import ConsoleService
@@ -315,3 +320,64 @@ def test_the_review_view_shows_the_picture_as_the_cell_knew_it_and_allows_no_act
     _shot(operator, "console-review-1366")
     slider.send_keys(Keys.END)
     _wait(operator).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, incidents)) >= 3)
+
+
+MARKUP = (
+    "<img src=x onerror=\"document.title='pwned'\">"
+    '<meta http-equiv="refresh" content="0;url=about:blank"><b>Crue</b>'
+)
+
+
+def test_markup_in_an_incident_title_is_shown_as_text_and_never_runs(
+    running: Running, browsers: list[WebDriver]
+) -> None:
+    async def hostile() -> None:
+        # Published as an event: whatever the intake strips, the console must hold on its own.
+        assert running.system is not None
+        now = utc_now()
+        await publish_event(
+            running.system.js,
+            IncidentReported(
+                crisis_id=CRISIS,
+                status=Status.EXERCISE,
+                occurred_at=now - timedelta(minutes=1),
+                received_at=now,
+                source="geojson-feed",
+                actor="feed:geojson",
+                incident_id="inc-hostile",
+                kind=IncidentKind.INONDATION,
+                severity=Severity.SEVERE,
+                title=MARKUP,
+                location=Location(
+                    description=MARKUP, point=GeoPoint(lat=43.98, lon=7.29), insee_codes=[]
+                ),
+            ),
+        )
+
+    running.run(hostile())
+    director = _browser(browsers)
+    _log_in(director, running.url, "dircab")
+    title = director.title
+    entry = "[data-testid=incident-list] li[data-incident-id=inc-hostile]"
+    _wait(director).until(ready.presence_of_element_located((By.CSS_SELECTOR, entry)))
+    assert "<b>Crue</b>" in director.find_element(By.CSS_SELECTOR, entry).text
+
+    shape = director.find_element(By.CSS_SELECTOR, "#map path.leaflet-interactive")
+    ActionChains(director).move_to_element(shape).perform()  # the tooltip
+    tooltip = _wait(director).until(
+        ready.visibility_of_element_located((By.CSS_SELECTOR, ".leaflet-tooltip"))
+    )
+    assert "<b>Crue</b>" in tooltip.text
+    director.find_element(By.CSS_SELECTOR, f"{entry} .incident-title").click()  # the popup
+    popup = _wait(director).until(
+        ready.visibility_of_element_located((By.CSS_SELECTOR, ".leaflet-popup-content"))
+    )
+    assert "<b>Crue</b>" in popup.text
+
+    made = director.execute_script(
+        """return [...document.querySelectorAll(
+            "img[src=x], meta[http-equiv], #map b, [data-testid=incident-list] b")].length"""
+    )
+    assert made == 0
+    assert director.title == title != "pwned"
+    assert director.current_url.startswith(running.url)

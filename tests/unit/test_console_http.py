@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from services.cell.app import PeopleFile
 from services.cell.people import Role, add_person, change_person
 from services.console.auth import COOKIE, Sessions
-from services.console.http import build_api
+from services.console.http import STATIC, build_api
 from services.picture.fold import Picture, new_picture
 from services.runtime.settings import Settings
 
@@ -93,10 +95,22 @@ def client(people: Path, clock: Clock, backend: FakeBackend) -> Iterator[TestCli
         yield test_client
 
 
+def login_token(client: TestClient) -> str:
+    """The CSRF token the login page embeds in its form (and sets as its cookie)."""
+    page = client.get("/login").text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def post_login(client: TestClient, ident: str, password: str = PASSWORD) -> Response:
+    """The login form sent as a browser sends it, from the login page just loaded."""
+    data = {"ident": ident, "password": password, "csrf": login_token(client)}
+    return client.post("/login", data=data, follow_redirects=False)
+
+
 def _log_in(client: TestClient, ident: str, password: str = PASSWORD) -> str:
-    reply = client.post(
-        "/login", data={"ident": ident, "password": password}, follow_redirects=False
-    )
+    reply = post_login(client, ident, password)
     assert reply.status_code == 303
     assert reply.headers["location"] == "/"
     csrf: str = client.get("/api/me").json()["csrf"]
@@ -118,20 +132,17 @@ def test_a_wrong_password_or_a_person_without_one_cannot_log_in(client: TestClie
         ("nobody", PASSWORD),
         ("cli.only", PASSWORD),
     ):
-        reply = client.post(
-            "/login", data={"ident": ident, "password": password}, follow_redirects=False
-        )
+        reply = post_login(client, ident, password)
         assert reply.headers["location"] == "/login?error=1"
         assert COOKIE not in reply.cookies
 
 
 def test_the_session_cookie_is_http_only_and_same_site_strict(client: TestClient) -> None:
-    reply = client.post(
-        "/login", data={"ident": "dircab", "password": PASSWORD}, follow_redirects=False
-    )
-    cookie = reply.headers["set-cookie"].lower()
-    assert "httponly" in cookie
-    assert "samesite=strict" in cookie
+    reply = post_login(client, "dircab")
+    cookie = next(c for c in reply.headers.get_list("set-cookie") if c.startswith(COOKIE))
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
+    assert "secure" not in cookie.lower()  # plain http, and the deployment did not ask
 
 
 def test_me_says_who_is_logged_in_and_what_their_role_may_do(client: TestClient) -> None:
@@ -232,3 +243,24 @@ def test_the_review_slider_gets_a_crisis_span_and_its_picture_at_any_instant(
     assert shown.json()["shown_at"].startswith("2020-10-02T12:00:00")
     assert backend.asked == ["2020-10-02T14:00:00+02:00"]
     assert client.get("/api/crises/crue-06/as_of", params={"at": "14h"}).status_code == 400
+
+
+def test_json_answers_tell_the_browser_not_to_sniff_them(client: TestClient) -> None:
+    assert client.get("/api/me").headers["x-content-type-options"] == "nosniff"
+    _log_in(client, "dircab")
+    for path in ("/api/me", "/api/crises", "/api/crises/crue-06", "/api/rejected"):
+        reply = client.get(path)
+        assert reply.headers["content-type"].startswith("application/json"), path
+        assert reply.headers["x-content-type-options"] == "nosniff", path
+
+
+def test_the_console_scripts_never_hand_data_to_an_html_parser() -> None:
+    # Leaflet parses a string tooltip or popup as HTML: they get elements (or functions) only.
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|srcdoc|DOMParser"
+        r"|createContextualFragment|bind(Tooltip|Popup)\((?!\(\) =>)"
+    )
+    for script in sorted(STATIC.glob("*.js")):
+        for number, line in enumerate(script.read_text(encoding="utf-8").splitlines(), 1):
+            if sinks.search(line) and "HTML_SINKS" not in line:
+                pytest.fail(f"{script.name}:{number} may parse data as HTML: {line.strip()}")

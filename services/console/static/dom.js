@@ -1,5 +1,7 @@
 // Building the page from data without ever parsing it as HTML: every text goes in as a text node.
 
+const HTML_SINKS = new Set(["innerHTML", "outerHTML", "srcdoc"]);
+
 /**
  * An element: `el("li", {class: "x", data: {incidentId: "inc-1"}, attrs: {"aria-label": "…"},
  * on: {click: fn}}, "text", child, null…)`. Strings become text nodes; null and false are skipped.
@@ -8,6 +10,7 @@ export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
     if (value === null || value === undefined || value === false) continue;
+    if (HTML_SINKS.has(name)) throw new Error(`el() sets no ${name}: data is text, never HTML`);
     if (name === "class") node.className = value;
     else if (name === "text") node.textContent = value;
     else if (name === "data") Object.assign(node.dataset, value);

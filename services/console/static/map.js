@@ -143,7 +143,8 @@ export class IncidentMap {
       shape.on("popupclose", () => {
         if (!this.redrawing) this.openIncident = null;
       });
-      shape.bindTooltip(incident.title || incident.incident_id);
+      // An element, not a string: Leaflet would parse a string as HTML, and titles come from feeds.
+      shape.bindTooltip(() => el("span", { class: "map-tooltip", text: incident.title || incident.incident_id }));
       shape.addTo(this.layer);
       // Leaflet makes a shape with a tooltip focusable; Enter then opens its popup.
       const path = shape.getElement();
