@@ -1,7 +1,8 @@
 """`crisis feed …`: take CAP, Atom/RSS, EDXL-DE, GeoJSON or event files and URLs in.
 
 `crisis feed FILE_OR_URL…` reads each input (`take` is implied), `crisis feed watch` polls a feed
-or a drop folder, `crisis feed add|list` manage the feeds allowed to post over HTTP.
+or a drop folder, `crisis feed add|list|rotate|disable|enable` manage the feeds allowed to post
+over HTTP (a running intake follows the feeds file: no restart).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 import typer
@@ -23,8 +25,15 @@ from typer.core import TyperGroup
 from services.intake.core import Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
 from services.intake.errors import Rejection
-from services.intake.feeds import FeedRegistry, FeedsFileError, add_feed
+from services.intake.feeds import (
+    FeedRegistry,
+    FeedsFileError,
+    add_feed,
+    rotate_token,
+    set_enabled,
+)
 from services.intake.fetch import LinkFetcher, is_url
+from services.intake.links import LinkLimits
 from services.runtime.bus import connect
 from services.runtime.discovery import NotRunningError, resolve_nats_url
 from services.runtime.logging import configure_logging
@@ -66,7 +75,14 @@ class _DryRun:
         self.index = CorrelationIndex()
         self.intake = Intake(
             self.index,
-            IntakeConfig(language=settings.intake_language, max_bytes=settings.intake_max_bytes),
+            IntakeConfig(
+                language=settings.intake_language,
+                max_bytes=settings.intake_max_bytes,
+                links=LinkLimits(
+                    max_links=settings.intake_fetch_max_links,
+                    budget_s=settings.intake_fetch_budget_s,
+                ),
+            ),
         )
         self.feed, self.crisis = feed, crisis
 
@@ -124,24 +140,38 @@ def _settings() -> Settings:
     return settings
 
 
+def link_fetcher(
+    settings: Settings, *, source: str | None = None, root: Path | None = None
+) -> LinkFetcher:
+    """The fetcher of `crisis feed`: public hosts, CRISIS_INTAKE_FETCH_ALLOW_HOSTS, and the host
+    of the URL the operator named (they chose it; what its feed links to there is theirs too)."""
+    hosts = list(settings.intake_fetch_allow_hosts)
+    if source and is_url(source) and urlsplit(source).hostname:
+        hosts.append(urlsplit(source).hostname or "")
+    return LinkFetcher(
+        max_bytes=settings.intake_max_bytes,
+        timeout_s=settings.intake_fetch_timeout_s,
+        root=root,
+        allow_hosts=hosts,
+    )
+
+
 async def read_input(source: str, settings: Settings) -> tuple[bytes, LinkFetcher]:
     """The bytes of a file, a URL or stdin (`-`), and the fetcher for what it links to."""
-    limit = settings.intake_max_bytes
-    timeout = settings.intake_fetch_timeout_s
     if is_url(source):
-        fetcher = LinkFetcher(max_bytes=limit, timeout_s=timeout)
+        fetcher = link_fetcher(settings, source=source)
         # Over the limit is read up to it: the intake refuses it with its reason, and keeps it.
         return await fetcher.get(source, keep_oversized=True), fetcher
-    return await asyncio.to_thread(_read_local, source, limit, timeout)
+    return await asyncio.to_thread(_read_local, source, settings)
 
 
-def _read_local(source: str, limit: int, timeout: float) -> tuple[bytes, LinkFetcher]:
+def _read_local(source: str, settings: Settings) -> tuple[bytes, LinkFetcher]:
     if source == "-":
-        return sys.stdin.buffer.read(), LinkFetcher(max_bytes=limit, timeout_s=timeout)
+        return sys.stdin.buffer.read(), link_fetcher(settings)
     path = Path(source)
     with path.open("rb") as handle:
-        raw = handle.read(limit + 1)
-    return raw, LinkFetcher(max_bytes=limit, timeout_s=timeout, root=path.resolve().parent)
+        raw = handle.read(settings.intake_max_bytes + 1)
+    return raw, link_fetcher(settings, root=path.resolve().parent)
 
 
 def _event_line(event: dict[str, Any]) -> str:
@@ -279,11 +309,15 @@ def watch(
 def add(
     name: Annotated[str, typer.Argument(help="Feed name, used in URLs and subjects.")],
     description: Annotated[str, typer.Option(help="Who the feed is.")] = "",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A non-public host its links may name (repeatable; rarely needed)."),
+    ] = None,
 ) -> None:
     """Allow a feed to post over HTTP; its token is printed once and kept only as a digest."""
     settings = _settings()
     try:
-        token = add_feed(settings.feeds_path, name, description)
+        token = add_feed(settings.feeds_path, name, description, allow_host or ())
     except (FeedsFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
     out.print(f"feed [bold]{escape(name)}[/] added to {settings.feeds_path}")
@@ -292,7 +326,44 @@ def add(
         f"post with: curl -H 'Authorization: Bearer {token}' --data-binary @alert.xml "
         f"http://{settings.intake_host}:{settings.intake_port}/feeds/{name}/cap"
     )
-    out.print("a running intake reads the feeds file at start: restart it to take the new feed.")
+    out.print("a running intake takes the new feed at its next request: no restart needed.")
+
+
+NameArgument = Annotated[str, typer.Argument(help="Name of the feed.")]
+
+
+@feed_app.command("rotate")
+def rotate(name: NameArgument) -> None:
+    """Give a feed a new token, printed once; the old one stops working at once."""
+    settings = _settings()
+    try:
+        token = rotate_token(settings.feeds_path, name)
+    except FeedsFileError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"feed [bold]{escape(name)}[/]: new token (shown once): [bold]{token}[/]")
+    out.print("the old token is refused from now on, by a running intake too.")
+
+
+@feed_app.command("disable")
+def disable(name: NameArgument) -> None:
+    """Refuse a feed's posts from now on (its token is kept: `enable` takes it back)."""
+    _enable(name, enabled=False)
+
+
+@feed_app.command("enable")
+def enable(name: NameArgument) -> None:
+    """Accept a disabled feed's posts again, with its token."""
+    _enable(name, enabled=True)
+
+
+def _enable(name: str, *, enabled: bool) -> None:
+    settings = _settings()
+    try:
+        set_enabled(settings.feeds_path, name, enabled=enabled)
+    except FeedsFileError as exc:
+        raise _fail(str(exc)) from None
+    state = "enabled" if enabled else "disabled"
+    out.print(f"feed [bold]{escape(name)}[/] {state}; a running intake follows at once.")
 
 
 @feed_app.command("list")

@@ -12,7 +12,6 @@ from rich.console import Console
 
 from services.intake.core import Outcome
 from services.intake.errors import Rejection
-from services.intake.fetch import LinkFetcher
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,9 +43,7 @@ async def poll(
         if folder is None:
             outcomes = await _poll_url(taker, source, settings)
         else:
-            outcomes = await _poll_folder(
-                taker, folder, seen, settings.intake_max_bytes, move=move, settle=not once
-            )
+            outcomes = await _poll_folder(taker, folder, seen, settings, move=move, settle=not once)
         if outcomes:
             print_outcomes(outcomes, as_json=as_json)
         refused = sum(not o.accepted for o in outcomes)
@@ -61,9 +58,9 @@ async def poll(
 
 
 async def _poll_url(taker: Taker, url: str, settings: Settings) -> list[Outcome]:
-    fetcher = LinkFetcher(
-        max_bytes=settings.intake_max_bytes, timeout_s=settings.intake_fetch_timeout_s
-    )
+    from services.cli.feed_commands import link_fetcher  # noqa: PLC0415 (mutual import)
+
+    fetcher = link_fetcher(settings, source=url)
     try:
         raw = await fetcher.get(url, keep_oversized=True)
     except Rejection as exc:
@@ -76,14 +73,16 @@ async def _poll_folder(
     taker: Taker,
     folder: Path,
     seen: set[tuple[str, float, int]],
-    limit: int,
+    settings: Settings,
     *,
     move: bool,
     settle: bool,
 ) -> list[Outcome]:
+    from services.cli.feed_commands import link_fetcher  # noqa: PLC0415 (mutual import)
+
     outcomes = []
     for path, raw in await asyncio.to_thread(_new_files, folder, seen, settle):
-        fetcher = LinkFetcher(max_bytes=limit, root=folder)
+        fetcher = link_fetcher(settings, root=folder)
         taken = await taker.take(raw, name=str(path), fetch=fetcher)
         outcomes += taken
         if move:

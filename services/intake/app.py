@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from services.intake.feeds import FeedRegistry
 from services.intake.fetch import Fetcher, LinkFetcher
 from services.intake.follower import IndexFollower
 from services.intake.http import build_api
+from services.intake.links import LinkLimits
+from services.intake.ratelimit import RateLimiter
 from services.runtime.bus import connect
 from services.runtime.http import HttpServer
 from services.runtime.settings import Settings
@@ -36,11 +39,20 @@ _FEED_NAME = re.compile(TOKEN_PATTERN)
 
 def intake_config(settings: Settings) -> IntakeConfig:
     """How the intake reads, from the settings."""
-    return IntakeConfig(language=settings.intake_language, max_bytes=settings.intake_max_bytes)
+    return IntakeConfig(
+        language=settings.intake_language,
+        max_bytes=settings.intake_max_bytes,
+        links=LinkLimits(
+            max_links=settings.intake_fetch_max_links, budget_s=settings.intake_fetch_budget_s
+        ),
+    )
 
 
 class LiveIntake:
-    """Reads inputs and publishes their outcomes, one input at a time."""
+    """Reads inputs and publishes their outcomes, one input at a time.
+
+    `unauthorised_total` and `rate_limited_total` count the posts refused before being read.
+    """
 
     def __init__(
         self, js: JetStreamContext, settings: Settings, *, files_root: Path | None = None
@@ -48,13 +60,19 @@ class LiveIntake:
         self.index = CorrelationIndex()
         self.follower = IndexFollower(js, self.index)
         self.dispatcher = Dispatcher(js, self.index, max_payload=settings.max_payload)
-        fetch = LinkFetcher(
+        self.links = LinkFetcher(
             max_bytes=settings.intake_max_bytes,
             timeout_s=settings.intake_fetch_timeout_s,
             root=files_root,
         )
-        self.intake = Intake(self.index, intake_config(settings), fetch=fetch)
+        self.intake = Intake(self.index, intake_config(settings), fetch=self.links)
+        self.limiter = RateLimiter(
+            per_minute=settings.intake_rate_per_minute, burst=settings.intake_rate_burst
+        )
+        self.unauthorised_total = 0
+        self.rate_limited_total = 0
         # One input at a time: an alert and its copy arriving together must meet in the index.
+        # Links are fetched before the turn, so that a slow upstream holds no other feed.
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -76,20 +94,49 @@ class LiveIntake:
         content_type: str | None = None,
         crisis: str | None = None,
         fetch: Fetcher | None = None,
+        allow_hosts: Sequence[str] = (),
     ) -> list[Outcome]:
-        """Read one input, publish what it gives and keep what it refuses."""
+        """Read one input, publish what it gives and keep what it refuses.
+
+        Its links are fetched first, outside the lock; `allow_hosts` are the non-public hosts the
+        feed may link to.
+        """
+        fetched = await self.intake.fetch_links(
+            raw, name=name, form=form, fetch=fetch or self.links.allowing(allow_hosts)
+        )
         async with self._lock:
-            outcomes = await self.intake.take(
+            outcomes = await self.intake.read(
                 raw,
                 name=name,
                 feed=feed,
                 form=form,
                 crisis=crisis,
                 content_type=content_type,
-                fetch=fetch,
+                fetched=fetched,
             )
             await self.dispatcher.deliver(outcomes, raw, feed=feed, content_type=content_type)
         return outcomes
+
+    def unauthorised(self, *, feed: str, client: str | None, declared_bytes: str | None) -> None:
+        """Count and log a post without a valid token; nothing of it is read or kept."""
+        self.unauthorised_total += 1
+        log.warning(
+            "intake.unauthorised",
+            feed=feed,
+            client=client,
+            declared_bytes=declared_bytes,
+            unauthorised_total=self.unauthorised_total,
+        )
+
+    def admit(self, feed: str, *, client: str | None = None) -> float | None:
+        """None if feed `feed` may post now; else the seconds until it may (counted, logged)."""
+        wait = self.limiter.take(feed)
+        if wait is not None:
+            self.rate_limited_total += 1
+            log.warning(
+                "intake.rate_limited", feed=feed, client=client, retry_after_s=round(wait, 1)
+            )
+        return wait
 
     async def refuse(
         self, raw: bytes, error: Rejection, *, name: str, feed: str, content_type: str | None
@@ -125,7 +172,7 @@ class IntakeService:
                     feeds_file=str(self.settings.feeds_path),
                     hint="add one with `crisis feed add NAME`; until then every POST is refused",
                 )
-            await self._listen_to_feeds(bus.nc, self.live)
+            await self._listen_to_feeds(bus.nc, self.live, feeds)
             api = build_api(self.live, feeds, max_bytes=self.settings.intake_max_bytes)
             self.url = await self.http.start(
                 api, self.settings.intake_host, self.settings.intake_port
@@ -135,7 +182,7 @@ class IntakeService:
             await self.stop()
             raise
 
-    async def _listen_to_feeds(self, nc: Client, live: LiveIntake) -> None:
+    async def _listen_to_feeds(self, nc: Client, live: LiveIntake, feeds: FeedRegistry) -> None:
         """Feeds over NATS: `feeds.<name>.cap|geojson|events`, request-reply.
 
         The server's permissions tie a feed's credential to its own `feeds.<name>.>`, so the name
@@ -149,8 +196,16 @@ class IntakeService:
             reply: dict[str, Any]
             if form is None or not _FEED_NAME.fullmatch(parts[1]):
                 reply = {"error": f"{msg.subject}: send to feeds.<name>.cap|geojson|events"}
+            elif (wait := live.admit(parts[1])) is not None:
+                reply = {"error": "rate limited: send again later", "retry_after_s": wait}
             else:
-                outcomes = await live.submit(msg.data, name=msg.subject, feed=parts[1], form=form)
+                outcomes = await live.submit(
+                    msg.data,
+                    name=msg.subject,
+                    feed=parts[1],
+                    form=form,
+                    allow_hosts=feeds.allowed_hosts(parts[1]),
+                )
                 reply = {"outcomes": [o.to_json() for o in outcomes]}
             if msg.reply:
                 await msg.respond(orjson.dumps(reply))

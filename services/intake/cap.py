@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import html
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree.ElementTree import Element
@@ -20,6 +18,7 @@ from xml.etree.ElementTree import Element
 from schemas.values import Circle, Polygon
 from services.intake import geo
 from services.intake.errors import Rejection, Warnings
+from services.intake.text import has_markup, plain
 from services.intake.xmlsafe import local, namespace
 
 CAP_NAMESPACES = {
@@ -32,9 +31,6 @@ XMLDSIG = "http://www.w3.org/2000/09/xmldsig#"
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 MSG_TYPES = ("Alert", "Update", "Cancel", "Ack", "Error")
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?>")
-_HTML_BREAK = re.compile(r"<\s*(br|/p|/li|/div|/h[1-6]|/tr)\s*/?>", re.IGNORECASE)
-_HTML_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z]{2,8});")
 
 
 def is_cap(element: Element) -> bool:
@@ -202,19 +198,10 @@ class _Reader:
         value = self.text(parent, name, path)
         if not value:
             return None
-        if _HTML_TAG.search(value) or _HTML_ENTITY.search(value):
+        if has_markup(value):
             self.warnings.add(f"{path}/{name}", "HTML markup removed")
-            value = _plain(value)
+            value = plain(value)
         return value or None
-
-
-def _plain(value: str) -> str:
-    """Text from escaped HTML: line breaks kept, tags dropped, entities decoded."""
-    value = _HTML_BREAK.sub("\n", value)
-    value = re.sub(r"<\s*li[^>]*>", "\n- ", value, flags=re.IGNORECASE)
-    value = html.unescape(_HTML_TAG.sub("", value)).replace("\xa0", " ")
-    lines = (" ".join(line.split()) for line in value.splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def read_alert(element: Element, path: str, warnings: Warnings | None = None) -> Alert:

@@ -24,6 +24,7 @@ from services.intake.errors import Rejection, Warnings
 from services.intake.fetch import Fetcher
 from services.intake.geojson import Feature as _Feature
 from services.intake.geojson import map_feature, read_features
+from services.intake.links import Fetched, LinkLimits, fetch_links
 from services.intake.mapping import OBJECT_BUCKET, Context, Mapped, map_alert
 from services.intake.own_events import check_event, read_events
 from services.intake.xmlsafe import XmlDocument, parse_xml, without_secrets
@@ -35,10 +36,11 @@ Form = Literal["auto", "xml", "geojson", "events"]
 
 @dataclass(frozen=True, slots=True)
 class IntakeConfig:
-    """How the intake reads: the language to pick and the largest input it takes."""
+    """How the intake reads: the language to pick, the largest input, how much it may fetch."""
 
     language: str = "fr"
     max_bytes: int = 768 * 1024
+    links: LinkLimits = field(default_factory=LinkLimits)
 
 
 @dataclass(slots=True)
@@ -104,8 +106,51 @@ class Intake:
 
         `fetch` gets what feed entries link to (default: the intake's own fetcher, if any).
         """
+        fetched = await self.fetch_links(raw, name=name, form=form, fetch=fetch)
+        return await self.read(
+            raw,
+            name=name,
+            feed=feed,
+            form=form,
+            crisis=crisis,
+            content_type=content_type,
+            fetched=fetched,
+        )
+
+    async def fetch_links(
+        self, raw: bytes, *, name: str, form: Form = "auto", fetch: Fetcher | None = None
+    ) -> Fetched | None:
+        """What the entries of an Atom or RSS input link to; None when links are not followed.
+
+        The index is not used: the live intake calls this before the input's turn to be read.
+        """
+        fetch = fetch or self.fetch
+        if fetch is None:
+            return None
+        if (form if form != "auto" else sniff(raw)) != "xml":
+            return Fetched()
+        max_bytes = self.config.max_bytes
+        try:
+            found = find_alerts(parse_xml(raw, max_bytes=max_bytes), max_bytes=max_bytes)
+        except Exception:  # noqa: BLE001 (reading the input again gives the refusal with its reason)
+            return Fetched()
+        links = [f.link for f in found if f.link is not None]
+        return await fetch_links(links, fetch, base=name, limits=self.config.links)
+
+    async def read(
+        self,
+        raw: bytes,
+        *,
+        name: str,
+        feed: str,
+        form: Form = "auto",
+        crisis: str | None = None,
+        content_type: str | None = None,
+        fetched: Fetched | None = None,
+    ) -> list[Outcome]:
+        """Every outcome of one input whose links were fetched already (`fetch_links`)."""
         job = _Job(self, raw, name=name, feed=feed, crisis=crisis, content_type=content_type)
-        job.fetch = fetch or self.fetch
+        job.fetch = fetched
         try:
             return await job.run(form if form != "auto" else sniff(raw))
         except Rejection as exc:

@@ -3,6 +3,7 @@
 A feature is one incident, known by its feed and its `id` (the feature's, or `properties.id`).
 Properties read: `title` (or `name`), `kind`, `severity`, `description`, `occurred_at` (or
 `time`), `status` (CAP status), `insee` (commune codes), `state` ("closed" closes the incident).
+Text (title, description, place) loses any HTML markup, with a warning, as CAP text does.
 A feature sent again updates its incident when its content changed, and is a duplicate when not.
 """
 
@@ -22,6 +23,7 @@ from schemas.values import GeoPoint, IncidentKind, Location, Polygon, Severity
 from services.intake.correlation import CorrelationIndex, IncidentRef
 from services.intake.errors import Rejection, Warnings
 from services.intake.mapping import Mapped, event_id, incident_id_for
+from services.intake.text import has_markup, one_line, plain
 from services.intake.xmlsafe import check_size
 
 
@@ -161,6 +163,14 @@ def _fields(properties: dict[str, Any], path: str, warnings: Warnings) -> dict[s
         warnings.add(f"{path}.properties.severity", f"{str(severity)[:40]!r}: taken as unknown")
         severity = "unknown"
     description = properties.get("description")
+    if isinstance(description, str) and has_markup(description):
+        warnings.add(f"{path}.properties.description", "HTML markup removed")
+        description = plain(description)
+    if has_markup(title):
+        warnings.add(f"{path}.properties.title", "HTML markup removed")
+        title = one_line(title)
+        if not title:
+            raise Rejection("the title is only markup", f"{path}.properties.title")
     return {
         "kind": kind,
         "severity": severity,
@@ -203,7 +213,8 @@ def _location(geometry: object, properties: dict[str, Any], path: str) -> Locati
         raise Rejection("insee must be a list of commune codes", f"{path}.properties.insee")
     place: dict[str, Any] = {"insee_codes": insee}
     if isinstance(properties.get("place"), str):
-        place["description"] = properties["place"][:500]
+        where = properties["place"]
+        place["description"] = (one_line(where) if has_markup(where) else where)[:500] or None
     if geometry is not None:
         place.update(_geometry(geometry, f"{path}.geometry"))
     try:

@@ -1,7 +1,13 @@
-"""The intake over HTTP: `POST /feeds/{feed}/cap|geojson|events`, one bearer token per feed."""
+"""The intake over HTTP: `POST /feeds/{feed}/cap|geojson|events`, one bearer token per feed.
+
+The token and the feed's rate are checked before a byte of the body is read: a post without a
+valid token, or over its feed's rate, is answered at once and nothing of it is kept (it is
+counted and logged, with the client's address and the feed named, never the token).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
@@ -12,6 +18,7 @@ from schemas.subjects import token as subject_token
 from services.intake.core import Form, Outcome
 from services.intake.errors import Rejection
 from services.intake.feeds import FeedRegistry
+from services.intake.ratelimit import retry_after
 from services.runtime.publish import PublishError
 
 UNKNOWN_FEED = "unknown"
@@ -21,14 +28,27 @@ class Submitter(Protocol):
     """What the API hands inputs to: the live intake."""
 
     async def submit(
-        self, raw: bytes, *, name: str, feed: str, form: Form, content_type: str | None
+        self,
+        raw: bytes,
+        *,
+        name: str,
+        feed: str,
+        form: Form,
+        content_type: str | None,
+        allow_hosts: Sequence[str],
     ) -> list[Outcome]:
         """Read, publish and keep one input; the outcomes say what became of it."""
 
     async def refuse(
         self, raw: bytes, error: Rejection, *, name: str, feed: str, content_type: str | None
     ) -> None:
-        """Keep an input refused before it was read (unauthorised, oversized)."""
+        """Keep an authenticated input refused before it was read (oversized)."""
+
+    def unauthorised(self, *, feed: str, client: str | None, declared_bytes: str | None) -> None:
+        """Count and log a post without a valid token."""
+
+    def admit(self, feed: str, *, client: str | None = None) -> float | None:
+        """None if the feed may post now; else the seconds until it may."""
 
 
 def build_api(intake: Submitter, feeds: FeedRegistry, *, max_bytes: int) -> FastAPI:
@@ -48,25 +68,40 @@ def build_api(intake: Submitter, feeds: FeedRegistry, *, max_bytes: int) -> Fast
         return {"status": "ok"}
 
     async def take(request: Request, feed: str, form: Form) -> JSONResponse:
+        client = request.client.host if request.client else None
+        sender = feeds.authenticate(feed, _bearer(request.headers.get("authorization")))
+        if sender is None:
+            # Refused unread: the body is never buffered, so nothing of it can be kept.
+            intake.unauthorised(feed=_safe(feed), client=client, declared_bytes=_declared(request))
+            return _error(
+                401,
+                "unauthorised sender: no valid bearer token for this feed",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        wait = intake.admit(sender.name, client=client)
+        if wait is not None:
+            return _error(
+                429,
+                "too many posts from this feed: send again after Retry-After seconds",
+                headers={"Retry-After": retry_after(wait)},
+            )
         content_type = request.headers.get("content-type")
         raw, too_big = await _body(request, max_bytes)
-        name = f"POST /feeds/{feed[:64]}"
+        name = f"POST /feeds/{sender.name}"
         if too_big:
             error = Rejection(
                 f"input over the limit of {max_bytes:,} bytes (CRISIS_INTAKE_MAX_BYTES)", "/"
             )
-            await intake.refuse(raw, error, name=name, feed=_safe(feed), content_type=content_type)
+            await intake.refuse(raw, error, name=name, feed=sender.name, content_type=content_type)
             return _error(413, error.reason)
-        token = _bearer(request.headers.get("authorization"))
-        if feeds.authenticate(feed, token) is None:
-            error = Rejection(
-                "unauthorised sender: no valid bearer token for this feed", "Authorization"
-            )
-            await intake.refuse(raw, error, name=name, feed=_safe(feed), content_type=content_type)
-            return _error(401, error.reason, headers={"WWW-Authenticate": "Bearer"})
         try:
             outcomes = await intake.submit(
-                raw, name=name, feed=feed, form=form, content_type=content_type
+                raw,
+                name=name,
+                feed=sender.name,
+                form=form,
+                content_type=content_type,
+                allow_hosts=sender.allow_hosts,
             )
         except PublishError as exc:
             return _error(503, f"the bus did not take the input, send it again: {exc}")
@@ -101,6 +136,12 @@ async def _body(request: Request, max_bytes: int) -> tuple[bytes, bool]:
         if len(body) > max_bytes:
             return bytes(body[: max_bytes + 1]), True
     return bytes(body), False
+
+
+def _declared(request: Request) -> str | None:
+    """The Content-Length the sender declared, if it is a number (it is only logged)."""
+    value = request.headers.get("content-length", "")
+    return value if value.isdigit() and len(value) <= 20 else None
 
 
 def _bearer(header: str | None) -> str | None:

@@ -22,6 +22,7 @@ from schemas.values import (
 from services.intake.cap import Alert, Area, Info
 from services.intake.correlation import CorrelationIndex, IncidentRef
 from services.intake.errors import Rejection
+from services.intake.text import has_markup, one_line
 
 # Event ids are derived from what identifies the input, so that a copy gives the same ids.
 INTAKE_NAMESPACE = uuid.UUID("6f1d2c9e-6b1a-4c36-9a55-2f3e0c1d7a01")
@@ -219,7 +220,7 @@ class _Writer:
             incident_id=ref.incident_id,
             kind=kind_of(info),
             severity=_SEVERITY.get(info.severity, Severity.UNKNOWN),
-            title=_short(info.headline or info.event),
+            title=_words(info.headline or info.event),
             description=_long(_description(info)),
             location=location,
             sources=[_short(info.sender_name or alert.sender)],
@@ -238,7 +239,7 @@ class _Writer:
             incident_id=target.incident_id,
             kind=kind_of(info),
             severity=_SEVERITY.get(info.severity, Severity.UNKNOWN),
-            title=_short(info.headline or info.event),
+            title=_words(info.headline or info.event),
             description=_long(_description(info)),
             location=_location(info.areas),
             sources=[_short(info.sender_name or alert.sender)],
@@ -272,7 +273,7 @@ class _Writer:
                 uri = f"nats-object://{OBJECT_BUCKET}/{digest}"
             found.append(
                 Attachment(
-                    description=_short(resource.description),
+                    description=_words(resource.description),
                     mime_type=_short(resource.mime_type) if resource.mime_type else None,
                     size=len(resource.content) if resource.content is not None else resource.size,
                     sha256=digest,
@@ -316,7 +317,7 @@ def _location(areas: list[Area]) -> Location | None:
     altitude = first_altitude.altitude_ft if first_altitude else None
     ceiling = first_altitude.ceiling_ft if first_altitude else None
     return Location(
-        description=_short(description) if description.strip() else None,
+        description=_words(description) if description.strip() else None,
         polygons=[p for a in areas for p in a.polygons],
         circles=[c for a in areas for c in a.circles],
         insee_codes=list(dict.fromkeys(insee)),
@@ -328,7 +329,7 @@ def _location(areas: list[Area]) -> Location | None:
 def _localized(info: Info) -> LocalizedText:
     return LocalizedText(
         language=_short(info.language),
-        event=_short(info.event),
+        event=_words(info.event),
         headline=_short(info.headline) if info.headline else None,
         description=_long(info.description),
         instruction=_long(info.instruction),
@@ -337,6 +338,18 @@ def _localized(info: Info) -> LocalizedText:
 
 def _short(text: str) -> str:
     return text.strip()[:500]
+
+
+def _words(text: str) -> str:
+    """A line a person reads, without markup (`free_text` removed it from the headline already;
+    the event and the area and resource descriptions lose it here); never empty."""
+    if not has_markup(text):
+        return _short(text)
+    return (
+        _short(one_line(text))
+        or _short(" ".join(text.replace("<", " ").replace(">", " ").split()))
+        or "?"
+    )
 
 
 def _long(text: str | None) -> str | None:

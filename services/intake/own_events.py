@@ -11,6 +11,7 @@ from schemas.registry import DecodeError
 from schemas.wire import REGISTRY
 from services.intake.correlation import CorrelationIndex
 from services.intake.errors import Rejection
+from services.intake.text import has_markup, one_line, plain
 from services.intake.xmlsafe import check_size
 
 # What an automated feed may state; plans, decisions and communication are the cell's own acts.
@@ -23,6 +24,12 @@ FEED_EVENT_TYPES = frozenset(
         "vigilance.changed",
     }
 )
+# The members that hold words, at any depth (a location's or an attachment's description too);
+# ids, codes and enumerations are checked by the schemas and never hold markup that survives.
+_TEXT_MEMBERS = frozenset(
+    {"description", "note", "reason", "instruction", "bulletin_ref", "source_of_figures"}
+)
+_LINE_MEMBERS = frozenset({"title", "headline", "event", "warnings", "sources"})
 
 
 def read_events(raw: bytes, *, max_bytes: int) -> list[tuple[str, Any]]:
@@ -54,6 +61,7 @@ def check_event(
         raise Rejection(
             "recorded_at is set by the system, never by a sender", f"{path}.recorded_at"
         )
+    data = without_markup(data)
     try:
         event = REGISTRY.decode(data)
     except DecodeError as exc:
@@ -74,3 +82,18 @@ def check_event(
             f"{path}.crisis_id",
         )
     return event
+
+
+def without_markup(data: Any, member: str | None = None) -> Any:
+    """`data` with the HTML markup taken out of its text members, as CAP text loses it."""
+    if isinstance(data, dict):
+        return {key: without_markup(value, key) for key, value in data.items()}
+    if isinstance(data, list):
+        return [without_markup(item, member) for item in data]
+    if isinstance(data, str) and has_markup(data):
+        if member in _LINE_MEMBERS:
+            return one_line(data)
+        if member in _TEXT_MEMBERS:
+            # Only markup: as if not given (the schema says whether it may be missing).
+            return plain(data) or None
+    return data

@@ -76,6 +76,32 @@ class Settings(BaseSettings):
     intake_fetch_timeout_s: float = Field(
         default=10.0, gt=0, description="Timeout of fetching a feed or what its entries link to."
     )
+    intake_fetch_budget_s: float = Field(
+        default=20.0, gt=0, description="Time all the links of one input may take to fetch."
+    )
+    intake_fetch_max_links: int = Field(
+        default=20, ge=0, description="Links fetched per input; the ones past it are refused."
+    )
+    intake_fetch_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Non-public hosts `crisis feed` may fetch links from (JSON list); the HTTP "
+        "intake takes each feed's `allow_hosts` from the feeds file instead.",
+    )
+    intake_rate_per_minute: float = Field(
+        default=120.0, gt=0, description="Posts a feed may make per minute, on average."
+    )
+    intake_rate_burst: int = Field(
+        default=30, ge=1, description="Posts a feed may make at once before the rate applies."
+    )
+    deadletter_max_bytes: int = Field(
+        default=1024**3,
+        gt=0,
+        description="Bytes the DEADLETTER stream keeps; past them the oldest go (the log keeps "
+        "its copy).",
+    )
+    deadletter_max_age_days: float = Field(
+        default=90.0, gt=0, description="Days the DEADLETTER stream keeps a message."
+    )
     feeds_file: Path | None = Field(
         default=None,
         description="Feeds and their token digests (TOML); unset: `feeds.toml` under `var_dir`.",

@@ -69,12 +69,17 @@ def topology(settings: Settings, *, replicas: int | None = None) -> Topology:
     )
     deadletter = StreamConfig(
         name=DEADLETTER_STREAM,
-        description="Rejected inputs and poison messages, raw, with the reason: never dropped.",
+        description=(
+            "Rejected inputs and poison messages, raw, with the reason; bounded in bytes and "
+            "age, the event log keeps each in its rejected_inputs table."
+        ),
         subjects=[subjects.DEADLETTER_ALL],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
+        # Bounded, so that a sender cannot fill the bus with refusals; the oldest go first.
         discard=DiscardPolicy.OLD,
-        max_age=0,
+        max_bytes=settings.deadletter_max_bytes,
+        max_age=settings.deadletter_max_age_days * 86_400,
         max_msg_size=settings.max_payload * 2,
         duplicate_window=settings.duplicate_window_s,
         num_replicas=replicas,

@@ -149,6 +149,26 @@ def test_feed_add_keeps_only_the_digest_of_the_token_it_prints(env: Settings) ->
     assert "vigicrues" in listed.output
 
 
+def test_feed_rotate_disable_and_enable_change_the_feeds_file_in_place(env: Settings) -> None:
+    added = runner.invoke(app, ["feed", "add", "sdis06", "--allow-host", "10.0.0.5"])
+    assert added.exit_code == 0, added.output
+    old = next(line.split(": ", 1)[1] for line in added.output.splitlines() if "shown once" in line)
+    rotated = runner.invoke(app, ["feed", "rotate", "sdis06"])
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.output.split("(shown once): ", 1)[1].split()[0]
+    registry = FeedRegistry.load(env.feeds_path)
+    assert registry.authenticate("sdis06", old.strip()) is None
+    assert registry.authenticate("sdis06", new) is not None
+    assert registry.allowed_hosts("sdis06") == ("10.0.0.5",)
+    assert new not in env.feeds_path.read_text()
+    assert runner.invoke(app, ["feed", "disable", "sdis06"]).exit_code == 0
+    assert registry.authenticate("sdis06", new) is None
+    assert " no " in runner.invoke(app, ["feed", "list"]).output
+    assert runner.invoke(app, ["feed", "enable", "sdis06"]).exit_code == 0
+    assert registry.authenticate("sdis06", new) is not None
+    assert runner.invoke(app, ["feed", "rotate", "nobody"]).exit_code == 2
+
+
 def test_incident_attach_moves_a_standing_watch_incident_into_the_crisis(env: Settings) -> None:
     url = env.nats_url or ""
 
