@@ -11,8 +11,11 @@ from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 
 from schemas import subjects
+from services.auth.principals import TokenVerifier
+from services.auth.sessions import SessionStore
+from services.cell.app import PeopleFile
 from services.eventlog.store import EventStore
-from services.picture.http import build_api
+from services.picture.http import RECHECK_S, build_api
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, wire_event
 from services.runtime.database import make_engine
@@ -58,13 +61,30 @@ PictureServerError = HttpServerError
 
 
 class PictureService:
-    """The picture as `crisis up` runs it: a consumer, the live pictures and an HTTP server."""
+    """The picture as `crisis up` runs it: a consumer, the live pictures and an HTTP server.
+
+    `verifier` says whose a bearer token is; without one the HTTP API refuses every read. A live
+    stream asks it again every `stream_recheck_s` and ends when the token no longer holds.
+    """
 
     name = "picture"
 
-    def __init__(self, settings: Settings, store: EventStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: EventStore | None = None,
+        verifier: TokenVerifier | None = None,
+        *,
+        stream_recheck_s: float = RECHECK_S,
+        sessions: bool = False,
+    ) -> None:
         self.settings = settings
+        # With `sessions`, readers prove themselves with a session or service token kept in
+        # the event log's database (`crisis login`, `crisis token issue`).
+        self.sessions = sessions
         self.store = store
+        self.verifier = verifier
+        self.stream_recheck_s = stream_recheck_s
         self.live: LivePictures | None = None
         self.broker: NatsBroker | None = None
         self.http = HttpServer("picture", "CRISIS_PICTURE_PORT")
@@ -75,13 +95,19 @@ class PictureService:
         """Resume from the snapshots, follow the stream, and serve HTTP."""
         self.store = self.store or EventStore(make_engine(self.settings.database_url))
         snapshots = SnapshotStore(self.store.engine)
+        if self.sessions and self.verifier is None:
+            self.verifier = SessionStore(
+                self.store.engine, PeopleFile(self.settings.people_path).current
+            )
         self.live = LivePictures(snapshots, snapshot_every=self.settings.picture_snapshot_every)
         start = self.started_from = await self.live.resume(self.store)
         self.broker = service_broker(nats_url, self.name)
         register(self.broker, self.live, start)
         try:
             await self.broker.start()
-            api = build_api(self.live, self.store, snapshots)
+            api = build_api(
+                self.live, self.store, snapshots, self.verifier, recheck_s=self.stream_recheck_s
+            )
             self.url = await self.http.start(
                 api, self.settings.picture_host, self.settings.picture_port
             )
@@ -101,3 +127,8 @@ class PictureService:
             await self.live.checkpoint()
         if self.store is not None:
             await self.store.close()
+
+
+def picture_service(settings: Settings) -> PictureService:
+    """The picture service as `crisis up` runs it: readers need a session or service token."""
+    return PictureService(settings, sessions=True)

@@ -1,16 +1,26 @@
-"""The picture over HTTP: JSON for the picture, as of any instant, diffs, and a live SSE stream."""
+"""The picture over HTTP: JSON for the picture, as of any instant, diffs, and a live SSE stream.
+
+Every route but /health (and the schema: /docs, /openapi.json) needs `Authorization: Bearer
+<token>` of a principal that may read: the pictures hold victims' names. The check is a
+dependency of the whole application, so a route added later is guarded unless it is named in
+`OPEN_PATHS`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI, HTTPException, Query, Request
+import structlog
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.auth.principals import Principal, TokenVerifier
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture
 from services.picture.live import LivePictures
@@ -18,8 +28,17 @@ from services.picture.snapshots import SnapshotStore, picture_at
 from services.picture.views import comparable, diff, view
 from services.runtime.streams import now_text
 
+log = structlog.get_logger(__name__)
+
 HEARTBEAT_S = 15.0
+RECHECK_S = 30.0  # how often a live stream asks again whether its token still holds
 SSE_BATCH = 500
+# Routes that answer without a token; they must say nothing about any crisis.
+OPEN_PATHS = frozenset({"/health"})
+
+_BEARER = HTTPBearer(
+    auto_error=False, description="A session token (`crisis login`) or a service token."
+)
 
 
 class JSON(Response):
@@ -37,14 +56,89 @@ def _aware(instant: datetime | None, name: str) -> datetime | None:
     return instant
 
 
-def build_api(live: LivePictures, store: EventStore, snapshots: SnapshotStore) -> FastAPI:
-    """The HTTP interface of the picture service."""
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who is reading, and the token that proved it (kept to ask again during a stream)."""
+
+    principal: Principal
+    token: str
+
+
+def _refused(request: Request, status: int, reason: str, **about: str) -> HTTPException:
+    """Log a refused read (address and path, never the token) and the error to answer with."""
+    client = request.client.host if request.client else None
+    log.warning(
+        "picture.read_refused",
+        status=status,
+        reason=reason,
+        client=client,
+        path=request.url.path,
+        **about,
+    )
+    if status == 401:
+        return HTTPException(
+            401,
+            "not logged in: send Authorization: Bearer <token> (see `crisis login`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return HTTPException(403, "this identity may not read the crises")
+
+
+def reader_check(
+    verifier: TokenVerifier | None,
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Reader | None]]:
+    """The dependency every route runs: the reader, or 401/403; None on an open path only."""
+
+    async def reader(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> Reader | None:
+        if getattr(request.scope.get("route"), "path", None) in OPEN_PATHS:
+            return None
+        if credentials is None or not credentials.credentials:
+            raise _refused(request, 401, "no bearer token")
+        if verifier is None:  # nobody can be verified: nobody reads (never open by default)
+            raise _refused(request, 401, "no token verifier configured")
+        principal = await verifier.principal(credentials.credentials)
+        if principal is None:
+            raise _refused(request, 401, "unknown, expired or revoked token")
+        if not principal.may_read:
+            raise _refused(
+                request, 403, "role may not read", ident=principal.ident, role=principal.role.value
+            )
+        who = request.state.reader = Reader(principal, credentials.credentials)
+        return who
+
+    return reader
+
+
+def build_api(
+    live: LivePictures,
+    store: EventStore,
+    snapshots: SnapshotStore,
+    verifier: TokenVerifier | None,
+    *,
+    recheck_s: float = RECHECK_S,
+) -> FastAPI:
+    """The HTTP interface of the picture service; `verifier` None refuses every read."""
+    reader = reader_check(verifier)
     api = FastAPI(
         title="crisis-cell: operational picture",
         description="The shared operational picture of each crisis: live, and as of any instant.",
         version="1",
         default_response_class=JSON,
+        dependencies=[Depends(reader)],
     )
+
+    async def still_reads(token: str) -> bool:
+        if verifier is None:
+            return False
+        try:
+            principal = await verifier.principal(token)
+        except Exception:  # cannot tell: the stream ends rather than stay open
+            log.exception("picture.token_recheck_failed")
+            return False
+        return principal is not None and principal.may_read
 
     async def picture_then(
         crisis_id: str, position: int | None, as_of: datetime | None
@@ -69,9 +163,9 @@ def build_api(live: LivePictures, store: EventStore, snapshots: SnapshotStore) -
 
     @api.get("/health")
     async def health() -> dict[str, Any]:
-        """Liveness: the service answers and how far its pictures are."""
+        """Liveness: the service answers and how far in the stream it is (open: no crisis data)."""
         last = max((p["position"] for p in live.pictures.values()), default=0)
-        return {"status": "ok", "crises": len(live.pictures), "position": last}
+        return {"status": "ok", "position": last}
 
     @api.get("/crises")
     async def crises() -> list[dict[str, Any]]:
@@ -130,9 +224,30 @@ def build_api(live: LivePictures, store: EventStore, snapshots: SnapshotStore) -
 
     @api.get("/crises/{crisis_id}/events")
     async def crisis_events(crisis_id: str, request: Request) -> StreamingResponse:
-        """Server-Sent Events: one `change` per event folded into this crisis' picture."""
+        """Server-Sent Events: one `change` per event folded into this crisis' picture (`*`: all).
+
+        The stream ends when its token stops being valid (asked again every `recheck_s`).
+        """
+        who: Reader | None = getattr(request.state, "reader", None)
+        if who is None:  # only an open path has no reader, and this is not one
+            raise _refused(request, 401, "no reader")
+        token = who.token
+
+        async def valid() -> bool:
+            if await still_reads(token):
+                return True
+            client = request.client.host if request.client else None
+            log.warning(
+                "picture.stream_closed",
+                reason="token no longer valid",
+                client=client,
+                path=request.url.path,
+                ident=who.principal.ident,
+            )
+            return False
+
         return StreamingResponse(
-            _sse(live, None if crisis_id == "*" else crisis_id, request),
+            _sse(live, None if crisis_id == "*" else crisis_id, request, valid, recheck_s),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -157,23 +272,37 @@ def _sse_message(change: dict[str, Any]) -> bytes:
     return b"event: change\nid: %d\ndata: %s\n\n" % (change["position"], data)
 
 
-async def _sse(live: LivePictures, crisis_id: str | None, request: Request) -> AsyncIterator[bytes]:
+async def _sse(
+    live: LivePictures,
+    crisis_id: str | None,
+    request: Request,
+    valid: Callable[[], Awaitable[bool]],
+    recheck_s: float,
+) -> AsyncIterator[bytes]:
     queue = live.listen(crisis_id)
+    clock = asyncio.get_running_loop().time
+    check_at, beat_at = clock() + recheck_s, clock() + HEARTBEAT_S
     try:
         yield b": connected\n\n"
         while not await request.is_disconnected():
-            try:
-                change = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
-            except TimeoutError:
+            if clock() >= check_at:
+                if not await valid():
+                    yield b": token no longer valid\n\n"
+                    return
+                check_at = clock() + recheck_s
+            if clock() >= beat_at:
                 if not live.listening(queue):
                     return
                 yield b": keep-alive\n\n"
+                beat_at = clock() + HEARTBEAT_S
+            wait = max(0.01, min(check_at, beat_at) - clock())
+            try:
+                change = await asyncio.wait_for(queue.get(), timeout=wait)
+            except TimeoutError:
                 continue
             if change is None:
                 return
-            yield b"event: change\nid: %d\ndata: %s\n\n" % (
-                change["position"],
-                orjson.dumps(change),
-            )
+            yield _sse_message(change)
+            beat_at = clock() + HEARTBEAT_S
     finally:
         live.forget(queue)

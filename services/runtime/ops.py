@@ -4,18 +4,25 @@ GET /health   the process answers
 GET /ready    NATS connected, the streams there, the event log's database answering (503 if not)
 GET /metrics  Prometheus text: events in the stream and in the log, the event log's consumer
               lag, rejected inputs, and the age of each crisis' last situation report
+
+/metrics names the crises, so it needs `Authorization: Bearer <CRISIS_OPS_METRICS_TOKEN>` when
+that token is set, and the server will not listen beyond loopback without one. /health and
+/ready stay open: they say nothing about any crisis.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -25,7 +32,7 @@ from schemas.envelope import utc_now
 from services.eventlog.store import EventStore
 from services.runtime.bus import connect
 from services.runtime.database import make_engine
-from services.runtime.http import HttpServer
+from services.runtime.http import HttpServer, HttpServerError
 from services.runtime.settings import Settings
 from services.runtime.topology import (
     CRISIS_STREAM,
@@ -34,8 +41,15 @@ from services.runtime.topology import (
     REPLAY_STREAM,
 )
 
+log = structlog.get_logger(__name__)
+
 STREAMS = (CRISIS_STREAM, DEADLETTER_STREAM, REPLAY_STREAM)
 SITREPS = "crisis.*.sitrep.issued"
+TOKEN_SETTING = "CRISIS_OPS_METRICS_TOKEN"  # noqa: S105 (the name of a setting, not a secret)
+
+
+class OpsConfigError(HttpServerError):
+    """The operations endpoints would be exposed in a way that leaks the crises."""
 
 
 class Probe:
@@ -142,8 +156,35 @@ def _escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def build_api(probe: Probe) -> FastAPI:
-    """The operations endpoints."""
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine (a name other than localhost: assume not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, metrics_token: str | None) -> None:
+    """Refuse to serve the metrics beyond loopback without a token."""
+    if not metrics_token and not is_loopback(host):
+        raise OpsConfigError(
+            f"the operations endpoints would listen on {host} with /metrics open to anyone: "
+            f"set {TOKEN_SETTING} to a long random token (Prometheus sends it as a bearer "
+            "token), or CRISIS_OPS_HOST to 127.0.0.1"
+        )
+
+
+def _bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
+
+
+def build_api(probe: Probe, metrics_token: str | None = None) -> FastAPI:
+    """The operations endpoints; /metrics needs `metrics_token` as a bearer token when set."""
     api = FastAPI(title="crisis-cell operations", docs_url=None, redoc_url=None)
 
     @api.get("/health")
@@ -156,8 +197,16 @@ def build_api(probe: Probe) -> FastAPI:
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @api.get("/metrics")
-    async def metrics() -> PlainTextResponse:
+    @api.get("/metrics", response_model=None)
+    async def metrics(request: Request) -> Response:
+        if metrics_token and not _bearer_matches(request, metrics_token):
+            client = request.client.host if request.client else None
+            log.warning("ops.metrics_refused", client=client, path=request.url.path)
+            return JSONResponse(
+                {"error": "send Authorization: Bearer <the metrics token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return PlainTextResponse(await probe.metrics(), media_type="text/plain; version=0.0.4")
 
     return api
@@ -175,12 +224,14 @@ class OpsService:
         self._stack = AsyncExitStack()
 
     async def start(self, nats_url: str) -> None:
-        """Connect and serve."""
+        """Connect and serve (not beyond loopback without a metrics token)."""
+        token = getattr(self.settings, "ops_metrics_token", None) or None
+        check_exposure(self.settings.ops_host, token)
         try:
             bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-ops"))
             store = EventStore(make_engine(self.settings.database_url))
             self._stack.push_async_callback(store.close)
-            api = build_api(Probe(bus.nc, bus.js, store))
+            api = build_api(Probe(bus.nc, bus.js, store), token)
             self.url = await self.http.start(api, self.settings.ops_host, self.settings.ops_port)
             self._stack.push_async_callback(self.http.stop)
         except BaseException:

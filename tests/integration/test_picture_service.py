@@ -25,6 +25,7 @@ from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.publish import MSG_ID, headers_for, publish_event
 from services.runtime.settings import Settings
 from tests.integration.waiting import until
+from tests.unit.test_read_access import OBSERVER, bearer, verifier
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -162,10 +163,12 @@ async def test_http_serves_the_picture_now_as_of_and_the_changes_live(
 ) -> None:
     settings, store = deployment
     events = tempete_alex(CRISIS)
-    picture = PictureService(settings)
+    picture = PictureService(settings, verifier=verifier())
     await picture.start(settings.nats_url or "")
     try:
-        async with httpx.AsyncClient(base_url=picture.url, timeout=10) as http:
+        async with httpx.AsyncClient(
+            base_url=picture.url, timeout=10, headers=bearer(OBSERVER)
+        ) as http:
             received: list[dict[str, object]] = []
 
             async def listen() -> None:
