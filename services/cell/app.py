@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from schemas import subjects
 from schemas.envelope import utc_now
+from services.auth.principals import ident_of
 from services.cell.commands import DraftSitrep, Request
 from services.cell.core import Refused, decide
 from services.cell.people import People, PeopleFileError, Person, Role
@@ -71,22 +72,30 @@ class Cell:
         # One act at a time: the second sees the first's events in the picture.
         self._lock = asyncio.Lock()
 
-    async def handle(self, raw: bytes, js: JetStreamContext) -> dict[str, Any]:
-        """The reply to one request: the events published, or why there are none."""
+    async def handle(self, raw: bytes, js: JetStreamContext, actor: str) -> dict[str, Any]:
+        """The reply to one request of `actor` (the principal the subject names, which the
+        server vouches for): the events published, or why there are none."""
         try:
             request = Request.model_validate_json(raw)
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(p) for p in error["loc"])
             return {"ok": False, "error": f"invalid act: {where}: {error['msg']}"}
+        if request.actor is not None and request.actor != actor:
+            log.warning("cell.impersonation", claimed=request.actor, actor=actor)
+            return {
+                "ok": False,
+                "error": f"you act as {actor!r}, the identity your credential proves, "
+                f"not as {request.actor!r}",
+            }
         try:
-            person = self.people.current().find(request.actor)
+            person = self.people.current().find(actor)
         except PeopleFileError as exc:
             return {"ok": False, "error": str(exc)}
         if person is None:
             return {
                 "ok": False,
-                "error": f"{request.actor!r} is not a known, enabled person of the cell "
+                "error": f"{actor!r} is not a known, enabled person of the cell "
                 "(`crisis user add NAME --role ROLE`)",
             }
         return await self.perform(request.command, person, js)
@@ -127,13 +136,15 @@ def register(broker: NatsBroker, cell: Cell) -> None:
     """Answer the acts of the cell on `cell.act`."""
 
     @broker.subscriber(
-        subjects.CELL_ACTS,
+        f"{subjects.CELL_ACTS}.*",
         decoder=raw_body,
         title="cell",
         description=(
             "Acts of the crisis cell (open a crisis, report an incident, activate a plan, issue "
-            "a report…), request-reply: `{actor, command}` in; `{ok, events, positions}` or "
-            "`{ok: false, error}` out. Roles are checked here; a refused act publishes nothing."
+            "a report…), request-reply on `cell.act.<principal>`: `{command}` in; `{ok, events, "
+            "positions}` or `{ok: false, error}` out. The actor is the principal of the subject, "
+            "which only that principal's credential (or the console's, for the person logged in) "
+            "may publish; roles are checked here; a refused act publishes nothing."
         ),
     )
     async def act(js: JsClient, message: NatsMessage = Context("message")) -> dict[str, Any]:
@@ -142,7 +153,12 @@ def register(broker: NatsBroker, cell: Cell) -> None:
         if not (message.raw_message.reply or "").startswith("_INBOX."):
             log.warning("cell.not_a_request", subject=message.raw_message.subject)
             return {"ok": False, "error": "acts are requests answered on an inbox"}
-        return await cell.handle(message.raw_message.data, js)
+        token = message.raw_message.subject.rpartition(".")[2]
+        try:
+            actor = ident_of(token)
+        except (ValueError, UnicodeDecodeError):
+            return {"ok": False, "error": "acts are sent on cell.act.<principal>"}
+        return await cell.handle(message.raw_message.data, js, actor)
 
 
 class CellService:

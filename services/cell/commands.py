@@ -289,9 +289,12 @@ Command = Annotated[
 
 
 class Request(BaseModel):
-    """What the command service receives: who acts, and the act."""
+    """What the command service receives: the act. Who acts is not the body's to say: it is the
+    principal the subject names (`cell.act.<token>`), which the NATS server lets only that
+    principal (or the console, for its logged-in person) publish. An `actor` in the body is
+    checked against it, for the callers that still send one."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    actor: ShortText
+    actor: ShortText | None = None
     command: Command

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from schemas import subjects
 from schemas.envelope import Envelope
 from schemas.registry import DecodeError
 from schemas.wire import decode
+from services.cli.credentials import Held, person_connection
 from services.cli.render import one_line
 from services.runtime.bus import connect
 from services.runtime.publish import Published, publish_event
@@ -35,6 +38,16 @@ async def publish_one(settings: Settings, url: str, event: Envelope) -> Publishe
         )
 
 
+@asynccontextmanager
+async def _reader(url: str, person: Held | None) -> AsyncIterator[JetStreamContext]:
+    if person is None:
+        async with connect(url, name="crisis-tail") as bus:
+            yield bus.js
+        return
+    async with person_connection(url, person.ident, token=person.token) as nc:
+        yield nc.jetstream()
+
+
 async def tail(
     url: str,
     *,
@@ -43,13 +56,15 @@ async def tail(
     write: Callable[[str], None],
     stop: asyncio.Event | None = None,
     limit: int | None = None,
+    person: Held | None = None,
 ) -> int:
-    """Print live events one line each until `stop` is set or `limit` lines are written."""
+    """Print live events one line each until `stop` is set or `limit` lines are written, read
+    as `person` (their session) or with the credential in `url`."""
     stop = stop or asyncio.Event()
     count = 0
-    async with connect(url, name="crisis-tail") as bus:
+    async with _reader(url, person) as js:
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
-        sub = await bus.js.subscribe(
+        sub = await js.subscribe(
             subjects.live_filter(crisis_id), ordered_consumer=True, deliver_policy=policy
         )
         try:

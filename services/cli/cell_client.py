@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 from typing import Any
 
-import nats
 import orjson
 import typer
+from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 from rich.markup import escape
 
-from schemas import subjects
-from services.runtime.bus import servers
-from services.runtime.discovery import NotRunningError, resolve_nats_url
+from services.auth.principals import act_subject
+from services.cli.credentials import Held, NoCredentialError, choose, person_connection
+from services.runtime.discovery import NotRunningError, resolve_server
 from services.runtime.logging import configure_logging
 from services.runtime.settings import Settings, load_settings
 
 out = Console()
 err = Console(stderr=True)
-
-
-def actor_of(given: str | None) -> str:
-    """Who acts: `--as`, else CRISIS_ACTOR, else the login name."""
-    return given or os.environ.get("CRISIS_ACTOR") or getpass.getuser()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -43,12 +36,9 @@ def settings() -> Settings:
     return loaded
 
 
-async def _request(url: str, body: bytes, timeout: float) -> dict[str, Any]:
-    nc = await nats.connect(servers(url), name="crisis-act", connect_timeout=5)
-    try:
-        reply = await nc.request(subjects.CELL_ACTS, body, timeout=timeout)
-    finally:
-        await nc.close()
+async def _request(url: str, session: Held, body: bytes, timeout: float) -> dict[str, Any]:
+    async with person_connection(url, session.ident, token=session.token) as nc:
+        reply = await nc.request(act_subject(session.ident), body, timeout=timeout)
     answer: dict[str, Any] = orjson.loads(reply.data)
     return answer
 
@@ -56,19 +46,28 @@ async def _request(url: str, body: bytes, timeout: float) -> dict[str, Any]:
 def act(
     actor: str | None, command: dict[str, Any], *, timeout: float = 15.0
 ) -> list[dict[str, Any]]:
-    """Send one act to the cell service; the events it published, or exit 1 saying why not."""
+    """Send one act to the cell as the person logged in (`--as` picks among the sessions this
+    user holds); the events it published, or exit 1 saying why not."""
     loaded = settings()
     try:
-        url = resolve_nats_url(loaded)
-    except NotRunningError as exc:
+        url = resolve_server(loaded)
+        session = choose(loaded, actor)
+    except (NotRunningError, NoCredentialError) as exc:
         raise fail(str(exc)) from None
-    body = orjson.dumps({"actor": actor_of(actor), "command": command})
+    body = orjson.dumps({"command": command})
     try:
-        answer = asyncio.run(_request(url, body, timeout))
+        answer = asyncio.run(_request(url, session, body, timeout))
     except NoRespondersError:
         raise fail("no cell service answers: is `crisis up` running (with the cell)?") from None
     except NatsTimeoutError:
         raise fail(f"the cell service did not answer in {timeout:g} s") from None
+    except NatsError as exc:
+        if "authorization violation" not in str(exc).lower():
+            raise
+        raise fail(
+            f"the server turned away {session.ident!r}'s session (expired, revoked, or the "
+            f"person disabled or given a new password): `crisis login {session.ident}` again"
+        ) from None
     if not answer.get("ok"):
         raise fail(f"refused: {answer.get('error')}")
     events: list[dict[str, Any]] = answer["events"]

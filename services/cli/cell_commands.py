@@ -1,7 +1,8 @@
 """`crisis open|close|bilan|decision`, `crisis cod|incident|plan|task|log add|…`: the cell's acts.
 
-Each command sends one act to the cell service, which checks the actor's role (`--as`, else
-CRISIS_ACTOR, else the login name) and publishes the events, or says why not (exit 1).
+Each command sends one act to the cell service as the person logged in (`crisis login`; `--as`
+picks among the sessions held). The cell checks that person's role and publishes the events, or
+says why not (exit 1).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from services.cli.picture_commands import parse_instant
 from services.cli.point import location
 from services.picture.fold import BILAN_FIGURES
 
-As = Annotated[str | None, typer.Option("--as", help="Who acts (default: CRISIS_ACTOR or you).")]
+As = Annotated[
+    str | None,
+    typer.Option(
+        "--as", help="Which of your sessions acts (`crisis login`); needed when you hold several."
+    ),
+]
 Crisis = Annotated[str, typer.Option("--crisis", "-c", help="The crisis.")]
 Where = Annotated[str | None, typer.Option("--where", help="Where, in words.")]
 Point = Annotated[str | None, typer.Option("--point", help="LAT,LON")]

@@ -115,7 +115,7 @@ async def _taker(
         yield _DryRun(settings, feed, crisis)
         return
     try:
-        url = resolve_nats_url(settings)
+        url = resolve_nats_url(settings, "intake")
     except NotRunningError as exc:
         raise _fail(f"{exc} (or use --dry-run to check inputs without a bus)") from None
     from services.intake.app import LiveIntake  # noqa: PLC0415 (FastAPI comes with it)

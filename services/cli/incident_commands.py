@@ -46,7 +46,7 @@ def attach(
     configure_logging(settings.log_level, settings.log_format)
     who = actor or f"op.{getpass.getuser()}"
     try:
-        url = resolve_nats_url(settings)
+        url = resolve_nats_url(settings, "intake")
     except NotRunningError as exc:
         raise _fail(str(exc)) from None
 

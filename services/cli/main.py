@@ -20,8 +20,9 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
-from services.cli import cell_commands, replay_commands, report_commands
+from services.cli import cell_commands, login_commands, replay_commands, report_commands
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
+from services.cli.credentials import Held, NoCredentialError, choose
 from services.cli.deadletter_commands import deadletter_app
 from services.cli.feed_commands import feed_app
 from services.cli.incident_commands import incident_app
@@ -34,12 +35,15 @@ from services.demo.feed import feed, feed_alerts
 from services.demo.people import demo_people
 from services.demo.scenario import tempete_alex
 from services.eventlog.schema import upgrade
+from services.runtime.bus import Bus, connect
 from services.runtime.database import make_engine
-from services.runtime.discovery import NotRunningError, resolve_nats_url
+from services.runtime.discovery import NotRunningError, resolve_nats_url, resolve_server
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.http import HttpServerError
 from services.runtime.logging import configure_logging
+from services.runtime.nats_config import DECISION_EVENTS
 from services.runtime.publish import PublishError
+from services.runtime.security import ADMIN, DEMO, SERVICE_USERS
 from services.runtime.settings import Settings, load_settings
 from services.runtime.system import CrisisSystem, Service
 from services.runtime.topology import topology, write_stream_files
@@ -57,6 +61,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(feed_app, name="feed")
 app.add_typer(incident_app, name="incident")
+login_commands.register(app)
 cell_commands.register(app)
 report_commands.register(app)
 replay_commands.register(app)
@@ -83,17 +88,19 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _url(settings: Settings) -> str:
+def _url(settings: Settings, user: str = "admin") -> str:
     try:
-        return resolve_nats_url(settings)
+        return resolve_nats_url(settings, user)
     except NotRunningError as exc:
         raise _fail(str(exc)) from None
 
 
 # Imported when a service is started: the other commands start faster without FastAPI & co.
 SERVICES: dict[str, str] = {
+    # First: people can connect only once the auth callout answers.
+    "auth": "services.auth.app:AuthService",
     "eventlog": "services.eventlog.app:EventLogService",
-    "picture": "services.picture.app:PictureService",
+    "picture": "services.picture.app:picture_service",
     "intake": "services.intake.app:IntakeService",
     "cell": "services.cell.app:CellService",
     "plans": "services.plans.app:PlansService",
@@ -182,7 +189,8 @@ def up() -> None:
 def publish(
     file: Annotated[str, typer.Argument(help="JSON file holding one event, or - for stdin.")],
 ) -> None:
-    """Validate an event given as JSON and publish it, waiting for JetStream's ack."""
+    """Administrator's tool: validate an event given as JSON and publish it as `admin`, waiting
+    for JetStream's ack (decisions go through the cell instead)."""
     settings = _settings()
     try:
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
@@ -192,6 +200,15 @@ def publish(
         event = read_event(raw)
     except DecodeError as exc:
         raise _fail(f"invalid event, not published: {exc}") from None
+    if event.type in DECISION_EVENTS:
+        raise _fail(
+            f"{event.type} is a decision of the cell: it goes through the cell, which checks who "
+            "decides (for example `crisis plan activate`), never straight onto the bus"
+        )
+    if event.actor != ADMIN:
+        # The actor is who the credential proves, not a name in the file.
+        out.print(f"actor {event.actor!r} replaced by {ADMIN!r}, the credential that publishes")
+        event = event.model_copy(update={"actor": ADMIN})
     url = _url(settings)
     try:
         stored = asyncio.run(publish_one(settings, url, event))
@@ -209,7 +226,7 @@ def service(
     settings = _settings()
     if name not in SERVICES:
         raise _fail(f"no service {name!r}: choose one of {', '.join(SERVICES)}")
-    url = _url(settings)
+    url = _url(settings, SERVICE_USERS.get(name, name))
     alone = settings.model_copy(update={"nats_url": url})
     asyncio.run(
         _run_system(alone, [_service(name, alone)], f"Service {name} running. Ctrl-C stops.")
@@ -239,7 +256,8 @@ def demo(
     async def run() -> None:
         await _prepare_database(settings)
         people = demo_people(settings.people_path)
-        async with _stop_on_signal() as stop, CrisisSystem(settings, _services(settings)) as system:
+        system = CrisisSystem(settings, _services(settings), demo=True)
+        async with _stop_on_signal() as stop, system, _player(system) as player:
             out.print(_describe(system))
             _announce_console(system, people)
             out.print(
@@ -249,7 +267,7 @@ def demo(
             )
             watcher = asyncio.create_task(
                 tail(
-                    system.nats_url,
+                    system.url_for(ADMIN),
                     crisis_id=crisis_id,
                     from_start=True,
                     write=stdout_line,
@@ -261,7 +279,7 @@ def demo(
             alerts = asyncio.create_task(
                 _demo_alerts(system, crisis_id, interval * 10, stop) if wanted else asyncio.sleep(0)
             )
-            await feed(system.js, events, interval=interval, stop=stop)
+            await feed(player.js, events, interval=interval, stop=stop)
             await alerts
             if not stop.is_set():
                 out.print("The sample crisis is all in; the system keeps running. Ctrl-C stops.")
@@ -274,6 +292,13 @@ def demo(
     except EmbeddedServerError as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
+
+
+@asynccontextmanager
+async def _player(system: CrisisSystem) -> AsyncIterator[Bus]:
+    """The demo's own connection: the user that plays the scripted exercise (only in the demo)."""
+    async with connect(system.url_for(DEMO), name="crisis-demo") as bus:
+        yield bus
 
 
 def _announce_console(system: CrisisSystem, people: list[tuple[str, str, str]]) -> None:
@@ -319,14 +344,30 @@ async def _demo_alerts(
 def tail_command(
     crisis: Annotated[str | None, typer.Option(help="Only this crisis.")] = None,
     from_start: Annotated[bool, typer.Option(help="Begin at the first stored event.")] = False,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Which of your sessions reads (`crisis login`).")
+    ] = None,
 ) -> None:
-    """Print live events, one line each, until Ctrl-C."""
+    """Print live events, one line each, until Ctrl-C (as the person logged in, or the admin)."""
     settings = _settings()
-    url = _url(settings)
+    try:
+        session: Held | None = choose(settings, as_)
+    except NoCredentialError:
+        if as_ is not None:
+            raise
+        session = None
+    url = _url(settings) if session is None else resolve_server(settings)
 
     async def run() -> None:
         async with _stop_on_signal() as stop:
-            await tail(url, crisis_id=crisis, from_start=from_start, write=stdout_line, stop=stop)
+            await tail(
+                url,
+                crisis_id=crisis,
+                from_start=from_start,
+                write=stdout_line,
+                stop=stop,
+                person=session,
+            )
 
     asyncio.run(run())
 

@@ -98,7 +98,7 @@ def replay_command(
     """Replay a past crisis beside the live ones, or fork it into a new exercise crisis."""
     loaded = settings()
     try:
-        url = resolve_nats_url(loaded)
+        url = resolve_nats_url(loaded, "replay")
     except NotRunningError as exc:
         raise fail(str(exc)) from None
     if speed <= 0:
@@ -187,7 +187,7 @@ def replay_control(
     """Pause, resume or move forward a running replay."""
     loaded = settings()
     try:
-        url = resolve_nats_url(loaded)
+        url = resolve_nats_url(loaded, "replay")
     except NotRunningError as exc:
         raise fail(str(exc)) from None
     order: dict[str, Any] = {"action": action}

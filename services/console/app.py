@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from schemas import subjects
+from services.auth.principals import act_subject
 from services.cell.app import PeopleFile
 from services.console.auth import Sessions
 from services.console.http import build_api
@@ -61,9 +61,10 @@ class ConsoleBackend:
 
     async def act(self, actor: str, command: dict[str, Any]) -> dict[str, Any]:
         """Hand an act to the cell service, for the person logged in."""
-        body = orjson.dumps({"actor": actor, "command": command})
+        body = orjson.dumps({"command": command})
         try:
-            reply = await self.nc.request(subjects.CELL_ACTS, body, timeout=15)
+            # The person's own subject: the cell acts as the person of the session.
+            reply = await self.nc.request(act_subject(actor), body, timeout=15)
         except NoRespondersError:
             return {"ok": False, "error": "the cell service is not running", "unavailable": True}
         except NatsTimeoutError:

@@ -26,9 +26,10 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 
 from schemas.envelope import STANDING_WATCH, utc_now
+from services.auth.passwords import Refused
 from services.cell.core import allowed
 from services.cell.people import READ_ONLY, Person
-from services.console.auth import COOKIE, Refused, Session, Sessions
+from services.console.auth import COOKIE, Session, Sessions
 from services.picture.fold import Picture, new_picture
 from services.picture.views import view
 from services.runtime.settings import Settings

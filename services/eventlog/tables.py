@@ -134,3 +134,20 @@ picture_snapshots = Table(
     Column("events", Integer, nullable=False),
     Column("picture", Text, nullable=False),
 )
+
+# Credentials issued by `crisis login` (people) and `crisis token issue` (services). Only the
+# SHA-256 of a token is kept: the table gives no one a working credential.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("ident", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_stamp", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("client", String(200), nullable=False),
+    Index("ix_sessions_ident", "ident"),
+)

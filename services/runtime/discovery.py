@@ -22,6 +22,8 @@ class RunInfo(BaseModel):
     nats_url: str
     pid: int
     embedded: bool
+    # The embedded server asks for credentials: commands take theirs from var/nats/users/.
+    secured: bool = False
     started_at: datetime
     services: list[str]
     http: dict[str, str] = {}
@@ -62,14 +64,37 @@ def remove_run_info(path: Path, pid: int) -> None:
             path.unlink()
 
 
-def resolve_nats_url(settings: Settings) -> str:
-    """CRISIS_NATS_URL when set, else the URL of the system running from this folder."""
-    if settings.nats_url:
-        return settings.nats_url
+def _running(settings: Settings) -> RunInfo:
     info = read_run_info(settings.run_file)
     if info is None:
         raise NotRunningError(
             f"no crisis-cell system is running here (no live {settings.run_file}): "
             "start one with `crisis up` in this folder, or set CRISIS_NATS_URL"
         )
-    return info.nats_url
+    return info
+
+
+def resolve_nats_url(settings: Settings, user: str = "admin") -> str:
+    """CRISIS_NATS_URL when set, else `user`'s URL on the system running from this folder.
+
+    On the embedded (secured) server that is the user's credential under var/nats/users/,
+    which only the account running the system can read; CredentialError says so otherwise.
+    """
+    if settings.nats_url:
+        return settings.nats_url
+    info = _running(settings)
+    if not info.secured:
+        return info.nats_url
+    from services.runtime.security import user_url  # noqa: PLC0415 (imports the generator)
+
+    return user_url(settings, user)
+
+
+def resolve_server(settings: Settings) -> str:
+    """Where the system's NATS is, with no credential in the URL: a person's connection
+    brings its own (a session token from `crisis login`)."""
+    from services.runtime.security import bare  # noqa: PLC0415
+
+    if settings.nats_url:
+        return bare(settings.nats_url)
+    return _running(settings).nats_url

@@ -74,12 +74,16 @@ class EmbeddedNatsServer:
         port: int = 0,
         max_payload: int = 1024 * 1024,
         log_file: Path | None = None,
+        auth_config: str = "",
     ) -> None:
         self.store_dir = store_dir
         self.host = host
         self.port = port or free_port(host)
         self.max_payload = max_payload
         self.log_file = log_file or store_dir.parent / "nats-server.log"
+        # Accounts, users and the auth callout (services.runtime.security); empty: no auth,
+        # as the test fixtures' servers run.
+        self.auth_config = auth_config
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -99,13 +103,18 @@ class EmbeddedNatsServer:
             f"max_payload: {self.max_payload}\n"
             f"log_file: {json.dumps(str(self.log_file))}\n"
             f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}\n}}\n"
+            f"{self.auth_config}"
         )
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         config = self.store_dir.parent / f"nats-server-{self.port}.conf"
-        config.write_text(self.config_text())
+        # It may hold password hashes: readable by its owner only.
+        descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(self.config_text())
         args = [str(server_binary()), "--config", str(config)]
         # Spawned from the caller's thread: Linux ties the death signal to that thread.
         # preexec_fn only calls prctl, which takes no lock the fork could have left held.

@@ -17,7 +17,6 @@ subjects nats-server checks and writes, into one folder:
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import os
 import re
@@ -25,10 +24,10 @@ import secrets
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import bcrypt
 from pydantic import (
     BaseModel,
     ByteSize,
@@ -42,12 +41,34 @@ from pydantic import (
 from schemas import subjects
 from schemas.catalogue import EVENT_TYPES, type_name
 from schemas.types import TOKEN_PATTERN
+from services.auth.nkeys import PREFIX_ACCOUNT, KeyPair, NkeyError
 
 CONFIG_FILE = "server.conf"
 SECRETS_FILE = "secrets.json"
+ISSUER_FILE = "auth-issuer.nk"
 USERS_DIR = "users"
 FEEDS_ROOT = "feeds"
 _API = "$JS.API"
+
+
+# Decisions of the cell: only a user marked `decides` (the cell) may publish these. Everyone
+# else reaches them through the cell, which checks who acts and in what role.
+DECISION_EVENTS = frozenset(
+    {
+        "crisis.opened",
+        "crisis.closed",
+        "cod.convened",
+        "cod.stood_down",
+        "plan.activated",
+        "plan.deactivated",
+        "vigipirate.posture_changed",
+        "comms.public_alert_drafted",
+        "comms.public_alert_issued",
+        "comms.press_release_published",
+        "sitrep.issued",
+        "decision.taken",
+    }
+)
 
 
 class SecurityConfigError(ValueError):
@@ -55,107 +76,34 @@ class SecurityConfigError(ValueError):
 
 
 # -- bcrypt -------------------------------------------------------------------------------------
-# nats-server checks `$2a$` bcrypt hashes. The standard library has no bcrypt and nothing else
-# here needs a C extension, so the algorithm (Provos and Mazières, as OpenBSD has it) is written
-# out. In Python it is slow (~3 s at cost 8): that is paid once per user, as the hash is kept
-# with its secret.
+# nats-server checks `$2a$` bcrypt hashes; the `bcrypt` package computes them (in C: a few ms at
+# cost 8, so the embedded server's users cost nothing noticeable at start).
 
-_MASK = 0xFFFFFFFF
-# bcrypt's base64 packs bits as the standard one does, with its own alphabet and no padding.
-_STANDARD64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _BCRYPT64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_STANDARD64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _TO_BCRYPT64 = str.maketrans(_STANDARD64, _BCRYPT64)
-_FROM_BCRYPT64 = str.maketrans(_BCRYPT64, _STANDARD64)
 _BCRYPT_HASH = re.compile(r"^\$2[abxy]\$(\d\d)\$([./A-Za-z0-9]{22})[./A-Za-z0-9]{31}$")
-
-
-@lru_cache(maxsize=1)
-def _blowfish_init() -> tuple[int, ...]:
-    """Blowfish's initial P-array and S-boxes: the first 1042 words of pi's fraction, in hex."""
-    count, guard = 18 + 4 * 256, 64
-    one = 1 << (32 * count + guard)
-
-    def arctan_inverse(x: int) -> int:
-        total = term = one // x
-        n, sign = 1, -1
-        while term:
-            term //= x * x
-            n += 2
-            total += sign * (term // n)
-            sign = -sign
-        return total
-
-    pi = 16 * arctan_inverse(5) - 4 * arctan_inverse(239)  # Machin's formula
-    fraction = (pi - 3 * one) >> guard
-    return tuple((fraction >> (32 * (count - 1 - i))) & _MASK for i in range(count))
-
-
-def _words(data: bytes, count: int) -> list[int]:
-    """`count` big-endian words read from `data` over and over (bcrypt's stream2word)."""
-    cycled = data * (4 * count // len(data) + 1)
-    return [int.from_bytes(cycled[4 * i : 4 * i + 4], "big") for i in range(count)]
-
-
-def _encipher(p: list[int], s: list[list[int]], left: int, right: int) -> tuple[int, int]:
-    s0, s1, s2, s3 = s
-    left ^= p[0]
-    for n in range(1, 17, 2):
-        f = ((s0[left >> 24] + s1[(left >> 16) & 255]) ^ s2[(left >> 8) & 255]) + s3[left & 255]
-        right ^= (f & _MASK) ^ p[n]
-        f = ((s0[right >> 24] + s1[(right >> 16) & 255]) ^ s2[(right >> 8) & 255]) + s3[right & 255]
-        left ^= (f & _MASK) ^ p[n + 1]
-    return right ^ p[17], left
-
-
-def _expand(p: list[int], s: list[list[int]], key: list[int], salt: list[int] | None) -> None:
-    """Mix `key` into P, then encipher P and the S-boxes anew (with the salt: the first round)."""
-    for i in range(18):
-        p[i] ^= key[i]
-    left = right = k = 0
-    for table in (p, *s):
-        for i in range(0, len(table), 2):
-            if salt is not None:
-                left, right, k = left ^ salt[k], right ^ salt[k + 1], k ^ 2
-            left, right = _encipher(p, s, left, right)
-            table[i], table[i + 1] = left, right
-
-
-def _base64(data: bytes) -> str:
-    return base64.b64encode(data).decode().rstrip("=").translate(_TO_BCRYPT64)
 
 
 def bcrypt_hash(password: str, cost: int, salt: bytes | None = None) -> str:
     """The `$2a$` bcrypt hash of `password` at `cost` (4 to 31), with a new salt unless given."""
     if not 4 <= cost <= 31:
         raise ValueError(f"bcrypt cost {cost} is not between 4 and 31")
-    salt = secrets.token_bytes(16) if salt is None else salt
-    if len(salt) != 16:
+    if salt is None:
+        setting = bcrypt.gensalt(cost, prefix=b"2a")
+    elif len(salt) != 16:
         raise ValueError("a bcrypt salt is 16 bytes")
-    key = _words((password.encode() + b"\0")[:72], 18)
-    salted = _words(salt, 18)
-    init = _blowfish_init()
-    p = list(init[:18])
-    s = [list(init[18 + 256 * i : 18 + 256 * (i + 1)]) for i in range(4)]
-    _expand(p, s, key, salted[:4])
-    for _ in range(1 << cost):
-        _expand(p, s, key, None)
-        _expand(p, s, salted, None)
-    text = _words(b"OrpheanBeholderScryDoubt", 6)
-    for _ in range(64):
-        for i in (0, 2, 4):
-            text[i], text[i + 1] = _encipher(p, s, text[i], text[i + 1])
-    digest = b"".join(word.to_bytes(4, "big") for word in text)[:23]
-    return f"$2a${cost:02d}${_base64(salt)}{_base64(digest)}"
+    else:
+        encoded = base64.b64encode(salt).decode().rstrip("=").translate(_TO_BCRYPT64)
+        setting = f"$2a${cost:02d}${encoded[:22]}".encode()
+    return bcrypt.hashpw(password.encode()[:72], setting).decode()
 
 
 def bcrypt_matches(password: str, hashed: str) -> bool:
     """Whether `hashed` is the bcrypt hash of `password`."""
-    found = _BCRYPT_HASH.fullmatch(hashed)
-    if found is None:
+    if _BCRYPT_HASH.fullmatch(hashed) is None:
         return False
-    encoded = found.group(2).translate(_FROM_BCRYPT64) + "=="
-    again = bcrypt_hash(password, int(found.group(1)), base64.b64decode(encoded)[:16])
-    return hmac.compare_digest(again[7:], hashed[7:])
+    return bcrypt.checkpw(password.encode()[:72], hashed.encode())
 
 
 # -- the description ----------------------------------------------------------------------------
@@ -240,11 +188,23 @@ class UserSpec(_Spec):
     requests: tuple[Subject, ...] = ()
     answers: tuple[Subject, ...] = ()
     inbox: bool = True
+    decides: bool = False
 
     @property
     def uses_jetstream(self) -> bool:
         """Whether the user needs JetStream in its account."""
         return bool(self.inspect or self.read or self.follow or self.durables or self.object_stores)
+
+
+class CalloutSpec(_Spec):
+    """Auth callout: people connect through the auth service, which answers for the server.
+
+    Every user of the description (services, admin, feeds) is the server's own and bypasses
+    it; any other client is a person, admitted (or not) by the auth service's user `user`.
+    """
+
+    user: Name = "auth"
+    account: Name = "CRISIS"
 
 
 class FeedsSpec(_Spec):
@@ -261,6 +221,7 @@ class Description(_Spec):
     accounts: dict[Name, AccountSpec]
     users: dict[Name, UserSpec]
     feeds: FeedsSpec = FeedsSpec()
+    callout: CalloutSpec | None = None
 
     @property
     def system_account(self) -> str:
@@ -287,6 +248,18 @@ class Description(_Spec):
                 raise ValueError(f"{name}: account {user.account} does not have JetStream")
             if unknown := sorted(set(user.events) - known):
                 raise ValueError(f"{name}: no event types {unknown} in the catalogue")
+            if not user.decides and (decisions := sorted(set(user.events) & DECISION_EVENTS)):
+                raise ValueError(
+                    f"{name}: {decisions} are decisions of the cell: only a user with "
+                    "decides = true may publish them"
+                )
+        if self.callout is not None:
+            auth = self.users.get(self.callout.user)
+            if auth is None or auth.account != self.callout.account:
+                raise ValueError(
+                    f"callout: user {self.callout.user!r} must be a user of account "
+                    f"{self.callout.account}"
+                )
         return self
 
 
@@ -498,8 +471,13 @@ def _user_entry(name: str, user: UserSpec, secret: Secret, *, restricted: bool) 
     return [*lines, "      }"]
 
 
-def accounts_config(description: Description, passwords: Mapping[str, Secret]) -> str:
-    """The accounts and users part alone: every node of a cluster carries the same."""
+def accounts_config(
+    description: Description, passwords: Mapping[str, Secret], issuer: str | None = None
+) -> str:
+    """The accounts and users part alone: every node of a cluster carries the same.
+
+    With a callout in the description, `issuer` is the public key of the account key that signs
+    the auth service's answers."""
     lines = [f"system_account: {_q(description.system_account)}", "accounts {"]
     users = description.all_users()
     for account_name, account in description.accounts.items():
@@ -515,7 +493,22 @@ def accounts_config(description: Description, passwords: Mapping[str, Secret]) -
                 entry = _user_entry(name, user, passwords[name], restricted=not account.system)
                 lines += entry
         lines += ["    ]", "  }"]
-    return "\n".join([*lines, "}"]) + "\n"
+    lines.append("}")
+    if description.callout is not None:
+        if issuer is None:
+            raise SecurityConfigError("a callout needs the issuer's public key")
+        lines += [
+            "",
+            "# People connect through the auth service (auth callout); the users above bypass it.",
+            "authorization {",
+            "  auth_callout {",
+            f"    issuer: {_q(issuer)}",
+            f"    account: {_q(description.callout.account)}",
+            f"    auth_users: [{', '.join(_q(name) for name in users)}]",
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _server(server: ServerSpec) -> list[str]:
@@ -549,7 +542,9 @@ def _server(server: ServerSpec) -> list[str]:
     return [*lines, f"  verify: {str(tls.verify).lower()}", f"  timeout: {tls.timeout_s:g}", "}"]
 
 
-def server_config(description: Description, passwords: Mapping[str, Secret]) -> str:
+def server_config(
+    description: Description, passwords: Mapping[str, Secret], issuer: str | None = None
+) -> str:
     """The nats-server configuration: server, JetStream, TLS, accounts, users, permissions."""
     head = [
         "# crisis-cell: nats-server with accounts, users and subject permissions.",
@@ -558,7 +553,7 @@ def server_config(description: Description, passwords: Mapping[str, Secret]) -> 
         "",
     ]
     server = "\n".join([*head, *_server(description.server)])
-    return f"{server}\n\n{accounts_config(description, passwords)}"
+    return f"{server}\n\n{accounts_config(description, passwords, issuer)}"
 
 
 def credentials(name: str, user: UserSpec, secret: Secret, server: ServerSpec) -> str:
@@ -590,6 +585,21 @@ def _write(path: Path, text: str, mode: int) -> None:
         os.fchmod(handle.fileno(), mode)  # a leftover temporary file may have had another mode
         handle.write(text)
     temporary.replace(path)
+
+
+def ensure_issuer(path: Path) -> KeyPair:
+    """The account key that signs the auth service's answers: kept in `path` (0600), or made."""
+    if path.exists():
+        try:
+            return KeyPair.from_seed(path.read_text(encoding="ascii").strip())
+        except (OSError, NkeyError) as exc:
+            raise SecurityConfigError(
+                f"{path} holds no account seed ({exc}); it is never overwritten: move it away "
+                "to make a new one (people then log in again)"
+            ) from None
+    key = KeyPair.generate(PREFIX_ACCOUNT)
+    _write(path, key.seed + "\n", 0o600)
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -627,11 +637,15 @@ def generate(
         rotate=rotate,
         on_new=note,
     )
+    issuer = None
+    if description.callout is not None:
+        issuer = ensure_issuer(out / ISSUER_FILE).public_key
     # The server reads its configuration; the hashes in it are of 256-bit random secrets.
-    _write(out / CONFIG_FILE, server_config(description, passwords), 0o640)
+    _write(out / CONFIG_FILE, server_config(description, passwords, issuer), 0o640)
     _write(
         out / ".gitignore",
-        f"# Secrets: kept on the host, never committed.\n/{SECRETS_FILE}\n/{USERS_DIR}/\n",
+        f"# Secrets: kept on the host, never committed.\n/{SECRETS_FILE}\n/{USERS_DIR}/\n"
+        f"/{ISSUER_FILE}\n",
         0o644,
     )
     (out / USERS_DIR).mkdir(mode=0o700, exist_ok=True)

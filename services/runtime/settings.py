@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -143,6 +144,29 @@ class Settings(BaseSettings):
         description="The people of the cell and their roles (TOML); unset: `people.toml` under "
         "`var_dir`.",
     )
+    auth_session_hours: float = Field(
+        default=8, gt=0, description="A session from `crisis login` ends after this long."
+    )
+    auth_connection_minutes: float = Field(
+        default=10,
+        gt=0,
+        description="A person's NATS connection is admitted again after this long (a revoked "
+        "session or a disabled person is then turned away).",
+    )
+    auth_issuer_file: Path | None = Field(
+        default=None,
+        description="Seed of the account key that signs the auth callout's answers; unset: "
+        "`nats/auth-issuer.nk` under `var_dir` (the embedded server's).",
+    )
+    credentials_dir: Path | None = Field(
+        default=None,
+        description="Where `crisis login` keeps this user's sessions (0600); unset: "
+        "`$XDG_CONFIG_HOME/crisis-cell` or `~/.config/crisis-cell`.",
+    )
+    ops_metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token /metrics asks for; required when the ops host is not loopback.",
+    )
     sitrep_check_every_s: float = Field(
         default=30.0, gt=0, description="How often the cell looks for reports a cadence makes due."
     )
@@ -174,6 +198,24 @@ class Settings(BaseSettings):
     def people_path(self) -> Path:
         """The configured people file, or `people.toml` under `var_dir`."""
         return self.people_file or self.var_dir / "people.toml"
+
+    @property
+    def nats_secure_dir(self) -> Path:
+        """The embedded server's accounts, users' credentials (0600) and secrets."""
+        return self.var_dir / "nats"
+
+    @property
+    def auth_issuer_path(self) -> Path:
+        """The configured issuer seed, or the embedded server's."""
+        return self.auth_issuer_file or self.nats_secure_dir / "auth-issuer.nk"
+
+    @property
+    def credentials_path(self) -> Path:
+        """Where this user's sessions from `crisis login` are kept."""
+        if self.credentials_dir is not None:
+            return self.credentials_dir
+        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(config) / "crisis-cell"
 
     @property
     def jetstream_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -16,6 +17,7 @@ from services.runtime.bus import Bus, connect
 from services.runtime.discovery import RunInfo, remove_run_info, write_run_info
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.memory import tune_for_services
+from services.runtime.security import ADMIN, SERVICE_USERS, bare, prepare
 from services.runtime.settings import Settings
 from services.runtime.topology import topology
 
@@ -38,9 +40,18 @@ class CrisisSystem:
     """The embedded nats-server (unless a URL is configured), the streams, and the services."""
 
     def __init__(
-        self, settings: Settings, services: Sequence[Service] = (), *, announce: bool = True
+        self,
+        settings: Settings,
+        services: Sequence[Service] = (),
+        *,
+        announce: bool = True,
+        demo: bool = False,
     ) -> None:
         self.settings = settings
+        # `crisis demo` adds the user that plays its scripted exercise (services.runtime.security).
+        self.demo = demo
+        # Each user's URL on the embedded server (none when CRISIS_NATS_URL is given).
+        self.urls: dict[str, str] = {}
         # Only the process that owns the system writes the run file other commands look for.
         self.announce = announce
         self.services = list(services)
@@ -72,13 +83,18 @@ class CrisisSystem:
                 port=self.settings.nats_port,
                 max_payload=self.settings.max_payload,
             )
+            secured = await asyncio.to_thread(
+                prepare, self.settings, self.embedded.host, self.embedded.port, demo=self.demo
+            )
+            self.embedded.auth_config = secured.auth_config
+            self.urls = secured.urls
             self.nats_url = await self.embedded.astart()
             stack.push_async_callback(self.embedded.astop)
         self.bus = await stack.enter_async_context(
-            connect(self.nats_url, name="crisis-up", plan=topology(self.settings))
+            connect(self.url_for(ADMIN), name="crisis-up", plan=topology(self.settings))
         )
         for service in self.services:
-            await service.start(self.nats_url)
+            await service.start(self.url_for(SERVICE_USERS.get(service.name, service.name)))
             stack.push_async_callback(service.stop)
             log.info("service.started", service=service.name)
         if self.services:
@@ -88,15 +104,21 @@ class CrisisSystem:
         write_run_info(
             self.settings.run_file,
             RunInfo(
-                nats_url=self.nats_url,
+                nats_url=bare(self.nats_url),
                 pid=os.getpid(),
                 embedded=self.embedded is not None,
+                secured=bool(self.urls),
                 started_at=datetime.now(UTC),
                 services=[s.name for s in self.services],
                 http={s.name: url for s in self.services if (url := getattr(s, "url", ""))},
             ),
         )
         stack.callback(remove_run_info, self.settings.run_file, os.getpid())
+
+    def url_for(self, user: str) -> str:
+        """The URL `user` connects with: its own credential on the embedded server, else the
+        configured URL (in production each service runs alone, with its own env file)."""
+        return self.urls.get(user, self.nats_url) if self.urls else self.nats_url
 
     async def stop(self) -> None:
         """Stop in reverse order: run file, services, connection, embedded server."""

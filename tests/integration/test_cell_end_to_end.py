@@ -13,9 +13,10 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from schemas import subjects
+from services.auth.principals import act_subject
 from services.cell.app import CellService
 from services.cell.people import Role, add_person
+from services.cli.credentials import Held, keep
 from services.cli.main import app
 from services.cli.report_commands import alert_cap
 from services.comms.cap_out import validate_cap
@@ -34,6 +35,7 @@ from services.runtime.settings import Settings
 from services.runtime.system import CrisisSystem
 from services.runtime.topology import CRISIS_STREAM
 from tests.integration.waiting import until
+from tests.unit.test_read_access import OBSERVER, bearer, verifier
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +67,7 @@ async def system(
     store = EventStore(engine)
     services = [
         EventLogService(wired),
-        PictureService(wired),
+        PictureService(wired, verifier=verifier()),
         IntakeService(wired),
         CellService(wired),
         PlansService(wired),
@@ -77,8 +79,8 @@ async def system(
 
 async def _act(system: CrisisSystem, actor: str, **command: Any) -> dict[str, Any]:
     assert system.bus is not None
-    body = orjson.dumps({"actor": actor, "command": {"crisis_id": CRISIS, **command}})
-    reply = await system.bus.nc.request(subjects.CELL_ACTS, body, timeout=15)
+    body = orjson.dumps({"command": {"crisis_id": CRISIS, **command}})
+    reply = await system.bus.nc.request(act_subject(actor), body, timeout=15)
     answer: dict[str, Any] = orjson.loads(reply.data)
     return answer
 
@@ -216,7 +218,7 @@ async def test_a_crisis_from_the_first_alert_to_the_public_alert(
     url = _service(running, PictureService).url
 
     async def served() -> dict[str, Any]:
-        async with httpx.AsyncClient(base_url=url) as client:
+        async with httpx.AsyncClient(base_url=url, headers=bearer(OBSERVER)) as client:
             reply = await client.get(f"/crises/{CRISIS}/picture")
             body: dict[str, Any] = reply.json()
             return body
@@ -284,6 +286,15 @@ async def test_the_command_line_acts_through_the_cell_and_says_why_an_act_is_ref
     monkeypatch.setenv("CRISIS_NATS_URL", running.nats_url)
     monkeypatch.setenv("CRISIS_VAR_DIR", str(running.settings.var_dir))
     monkeypatch.setenv("COLUMNS", "200")
+    # Sessions as `crisis login` keeps them. This server has no auth callout: the cell's own
+    # checks are under test here (tests/integration/test_trust.py has the server's).
+    home = running.settings.var_dir / "home"
+    monkeypatch.setenv("CRISIS_CREDENTIALS_DIR", str(home))
+    for ident, role in (("dircab", "director"), ("op.martin", "operator"), ("nobody", "operator")):
+        keep(
+            running.settings.model_copy(update={"credentials_dir": home}),
+            Held(ident, role, f"ccs_{ident}", "2999-01-01T00:00:00+00:00", running.nats_url),
+        )
     runner = CliRunner()
 
     def crisis(*args: str) -> Result:
@@ -351,7 +362,7 @@ async def test_an_act_delivered_by_a_stream_rather_than_requested_is_refused(
             "departement": "06",
         },
     }
-    await nc.publish(subjects.CELL_ACTS, orjson.dumps(forged), reply="forged.reply")
+    await nc.publish(act_subject("dircab"), orjson.dumps(forged), reply="forged.reply")
     answer = orjson.loads((await replies.next_msg(timeout=10)).data)
     assert answer == {"ok": False, "error": "acts are requests answered on an inbox"}
     assert await _last_seq(running) == before

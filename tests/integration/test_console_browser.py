@@ -26,10 +26,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from schemas import subjects
 from schemas.envelope import Status, utc_now
 from schemas.events import IncidentReported
 from schemas.values import GeoPoint, IncidentKind, Location, Severity
+from services.auth.principals import act_subject
 from services.cell.app import CellService
 from services.cell.people import Role, add_person
 from services.console.app import ConsoleService
@@ -47,7 +47,7 @@ from services.runtime.system import CrisisSystem
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "mot de passe de test"  # noqa: S105 (a test password)
+PASSWORD = "mot de passe de test"
 CRISIS = "crue-vesubie"
 PLANS = Path(__file__).parents[2] / "infra" / "plans"
 SHOTS = os.environ.get("CRISIS_SCREENSHOTS")
@@ -87,8 +87,8 @@ class Running:
     async def act(self, actor: str, **command: Any) -> dict[str, Any]:
         assert self.system is not None
         assert self.system.bus is not None
-        body = orjson.dumps({"actor": actor, "command": {"crisis_id": CRISIS, **command}})
-        reply = await self.system.bus.nc.request(subjects.CELL_ACTS, body, timeout=15)
+        body = orjson.dumps({"command": {"crisis_id": CRISIS, **command}})
+        reply = await self.system.bus.nc.request(act_subject(actor), body, timeout=15)
         answer: dict[str, Any] = orjson.loads(reply.data)
         return answer
 

@@ -141,7 +141,7 @@ async def _rejected(deployment: Deployment, reason: str) -> list[Any]:
 async def test_an_unauthorised_sender_is_refused_counted_and_nothing_of_it_is_kept(
     deployment: Deployment,
 ) -> None:
-    reply = await deployment.post("vigicrues", VIGICRUES, token="not-the-token")  # noqa: S106
+    reply = await deployment.post("vigicrues", VIGICRUES, token="not-the-token")
     assert reply.status_code == 401
     assert "unauthorised" in reply.json()["error"]
     live = deployment.intake.live

@@ -23,6 +23,8 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
 from schemas import subjects
+from services.auth.app import AuthService
+from services.auth.principals import act_subject
 from services.cell.app import CellService
 from services.cell.people import Role, add_person
 from services.console.app import ConsoleService
@@ -39,6 +41,8 @@ from services.runtime.bus import connect
 from services.runtime.database import make_engine
 from services.runtime.embedded import free_port, server_binary
 from services.runtime.nats_config import (
+    DECISION_EVENTS,
+    ISSUER_FILE,
     SECRETS_FILE,
     Description,
     Permissions,
@@ -200,7 +204,12 @@ def test_the_output_is_the_same_until_a_secret_is_rotated(
 def test_the_description_keeps_decisions_to_the_cell_and_feeds_out_of_the_stream() -> None:
     users = load_description(DESCRIPTION).all_users()
     decides = {n for n, u in users.items() if "crisis.*.plan.activated" in permissions(u).publish}
-    assert decides == {"cell"}
+    # The zone relays the départements' own decisions into the zone's stream.
+    assert decides == {"cell", "zone"}
+    assert {n for n, u in users.items() if u.decides} == {"cell", "zone"}
+    # The admin publishes with `crisis publish`, but no decision.
+    admin = set(permissions(users["admin"]).publish)
+    assert not {f"crisis.*.{t}" for t in DECISION_EVENTS} & admin
     plans = [s for s in permissions(users["plans"]).publish if s.startswith("crisis.")]
     assert plans == ["crisis.*.plan.activation_proposed", "crisis.*.vigipirate.posture_proposed"]
     # A feed sends under its own name only, and reads only its replies (the outcomes).
@@ -323,13 +332,32 @@ def _certificates(folder: Path) -> Path:
     return folder
 
 
-async def test_a_client_without_the_right_password_is_refused(secured: Secured) -> None:
-    for url in (
-        f"nats://127.0.0.1:{secured.port}",
-        f"nats://cell:not-its-password@127.0.0.1:{secured.port}",
-    ):
-        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-            await _client(url)
+async def test_a_client_without_the_right_password_is_refused(
+    secured: Secured, settings: Settings
+) -> None:
+    # People go through the auth service (auth callout); everyone else is the server's own.
+    wired = settings.model_copy(update={"auth_issuer_file": secured.out / ISSUER_FILE})
+    add_person(wired.people_path, "dircab", Role.DIRECTOR, "Directeur", "le-mot-de-passe-du-dircab")
+    engine = make_engine(wired.database_url)
+    await upgrade(engine)
+    auth = AuthService(wired, engine=engine)
+    await auth.start(secured.url("auth"))
+    try:
+        for url in (
+            f"nats://127.0.0.1:{secured.port}",
+            f"nats://cell:not-its-password@127.0.0.1:{secured.port}",
+            f"nats://dircab:not-the-password@127.0.0.1:{secured.port}",
+        ):
+            with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+                await _client(url)
+        person = await _client(f"nats://dircab:le-mot-de-passe-du-dircab@127.0.0.1:{secured.port}")
+        with pytest.raises(nats.errors.TimeoutError):
+            await person.jetstream().publish(ACTIVATED, b"{}", timeout=1)
+        await person.close()
+    finally:
+        await auth.stop()
+        await engine.dispose()
+    assert [v for v in secured.violations() if "user:dircab" in v] != []
 
 
 async def test_only_the_cell_may_publish_a_plan_activation(
@@ -465,8 +493,8 @@ async def test_every_service_works_on_its_own_credential(
         running.push_async_callback(console.close)
 
         async def act(**command: Any) -> dict[str, Any]:
-            body = {"actor": "dircab", "command": {"crisis_id": CRISIS, **command}}
-            reply = await console.request(subjects.CELL_ACTS, orjson.dumps(body), timeout=10)
+            body = {"command": {"crisis_id": CRISIS, **command}}
+            reply = await console.request(act_subject("dircab"), orjson.dumps(body), timeout=10)
             answer: dict[str, Any] = orjson.loads(reply.data)
             assert answer["ok"], answer
             return answer

@@ -22,7 +22,7 @@ from services.runtime.settings import Settings
 
 pytestmark = pytest.mark.unit
 
-PASSWORD = "correct horse battery"  # noqa: S105 (a test password)
+PASSWORD = "correct horse battery"
 
 
 class FakeBackend:

@@ -22,7 +22,7 @@ from tests.unit.test_console_http import PASSWORD, Clock, FakeBackend, login_tok
 
 pytestmark = pytest.mark.unit
 
-NEW_PASSWORD = "another horse battery"  # noqa: S105 (a test password)
+NEW_PASSWORD = "another horse battery"
 
 
 class CountingVerifier:

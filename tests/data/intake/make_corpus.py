@@ -562,7 +562,7 @@ def prefecture_cap10() -> Alert:
         identifier="PREF06-COD-20201002-001",
         sender=PREF_SENDER,
         # CAP 1.0 only; a made-up word, not a credential of any system.
-        password="exemple-cap10",  # noqa: S106
+        password="exemple-cap10",
         sent="2020-10-02T07:00:00+02:00",
         infos=(info,),
     )

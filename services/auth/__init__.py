@@ -1,0 +1,1 @@
+"""Who is acting: principals, their sessions, and the NATS auth callout that admits them."""

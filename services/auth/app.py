@@ -1,0 +1,190 @@
+"""The auth service: nats-server's auth callout for people, and their sessions.
+
+It connects as the `auth` user, which the server lets through without a callout, and answers
+two things:
+
+- `$SYS.REQ.USER.AUTH`: the server's question about each connecting person (see `callout`);
+- `auth.session.<principal>`: a person connected with their password asks for a session token
+  (`{"op": "open"}`), or ends the session it connected with (`{"op": "close", "token": …}`).
+  Only that principal's connection may publish on its own subject: the server says who asks.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import nats
+import orjson
+import structlog
+from nats.aio.msg import Msg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schemas.envelope import utc_now
+from services.auth.callout import LOGIN_ROOT, Admitted, Gate, person_permissions
+from services.auth.jwt_claims import AuthorizationRequest, response, user_jwt
+from services.auth.nkeys import KeyPair, NkeyError
+from services.auth.principals import Principal, ident_of
+from services.auth.sessions import SessionStore
+from services.cell.app import PeopleFile
+from services.runtime.bus import servers
+from services.runtime.database import make_engine
+from services.runtime.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH"
+ACCOUNT = "CRISIS"
+
+
+def load_issuer(path: Path) -> KeyPair:
+    """The account key that signs the user JWTs (its seed is a secret, mode 0600)."""
+    try:
+        return KeyPair.from_seed(path.read_text(encoding="ascii").strip())
+    except OSError as exc:
+        raise RuntimeError(f"cannot read the auth issuer seed {path}: {exc.strerror}") from None
+    except NkeyError as exc:
+        raise RuntimeError(f"{path} holds no account seed: {exc}") from None
+
+
+class Authority:
+    """Answers the server's callout and the session requests; no I/O of its own but the store."""
+
+    def __init__(
+        self, issuer: KeyPair, gate: Gate, store: SessionStore, session: timedelta
+    ) -> None:
+        self.issuer = issuer
+        self.gate = gate
+        self.store = store
+        self.session = session
+
+    async def authorize(self, raw: bytes) -> bytes | None:
+        """The signed answer to one authorization request; None when it is not one."""
+        try:
+            request = AuthorizationRequest.read(raw)
+        except NkeyError as exc:
+            log.warning("auth.bad_request", why=str(exc))
+            return None
+        now = utc_now()
+        verdict = await self.gate.decide(request.options, request.address, now)
+        if not isinstance(verdict, Admitted):
+            log.info("auth.refused", address=request.address, why=verdict.reason)
+            return response(request, self.issuer, error="authorization refused", now=now)
+        principal = verdict.principal
+        jwt = user_jwt(
+            request,
+            self.issuer,
+            name=principal.ident,
+            account=ACCOUNT,
+            permissions=person_permissions(principal),
+            now=now,
+            expires_at=verdict.expires_at,
+        )
+        log.info(
+            "auth.admitted",
+            actor=principal.ident,
+            role=principal.role.value,
+            address=request.address,
+            until=verdict.expires_at.isoformat(),
+        )
+        return response(request, self.issuer, jwt=jwt, now=now)
+
+    async def session_request(self, subject: str, raw: bytes) -> dict[str, Any]:
+        """Open or close a session for the principal the subject names."""
+        try:
+            ident = ident_of(subject.rpartition(".")[2])
+            body = orjson.loads(raw or b"{}")
+        except (ValueError, orjson.JSONDecodeError):
+            return {"ok": False, "error": "a session request is JSON on auth.session.<principal>"}
+        person = self.gate.people().find(ident)
+        if person is None:
+            return {"ok": False, "error": f"{ident!r} is not a known, enabled person"}
+        if body.get("op") == "close":
+            token = str(body.get("token", ""))
+            found = await self.store.find(token)
+            if found is None or found[0].ident != ident:
+                return {"ok": False, "error": "no such session of yours"}
+            await self.store.revoke(token)
+            log.info("auth.session_closed", actor=ident)
+            return {"ok": True}
+        token, session = await self.store.issue_person(
+            person, ttl=self.session, client=str(body.get("client", ""))[:200]
+        )
+        log.info("auth.session_opened", actor=ident, until=session.expires_at.isoformat())
+        return {
+            "ok": True,
+            "token": token,
+            "ident": ident,
+            "role": person.role.value,
+            "expires_at": session.expires_at.isoformat(),
+        }
+
+
+class AuthService:
+    """The auth callout responder as `crisis up` (or `crisis service auth`) runs it."""
+
+    name = "auth"
+
+    def __init__(self, settings: Settings, *, engine: AsyncEngine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._stack = AsyncExitStack()
+        self.authority: Authority | None = None
+
+    async def start(self, nats_url: str) -> None:
+        """Answer the server's callout and the session requests."""
+        try:
+            await self._start(nats_url)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, nats_url: str) -> None:
+        engine = self._engine
+        if engine is None:
+            engine = make_engine(self.settings.database_url)
+            self._stack.push_async_callback(engine.dispose)
+        people = PeopleFile(self.settings.people_path)
+        store = SessionStore(engine, people.current)
+
+        async def lookup(token: str) -> tuple[Principal, Any] | None:
+            principal = await store.principal(token)
+            if principal is None:
+                return None
+            ends = await store.expires_at(token)
+            return (principal, ends) if ends is not None else None
+
+        gate = Gate(
+            people.current,
+            lookup,
+            connection=timedelta(minutes=self.settings.auth_connection_minutes),
+        )
+        self.authority = authority = Authority(
+            load_issuer(self.settings.auth_issuer_path),
+            gate,
+            store,
+            timedelta(hours=self.settings.auth_session_hours),
+        )
+        nc = await nats.connect(servers(nats_url), name="crisis-auth", max_reconnect_attempts=-1)
+        self._stack.push_async_callback(nc.drain)
+
+        async def on_callout(msg: Msg) -> None:
+            answer = await authority.authorize(msg.data)
+            if answer is not None and msg.reply:
+                await msg.respond(answer)
+
+        async def on_session(msg: Msg) -> None:
+            if msg.reply:
+                await msg.respond(
+                    orjson.dumps(await authority.session_request(msg.subject, msg.data))
+                )
+
+        await nc.subscribe(CALLOUT_SUBJECT, cb=on_callout)
+        await nc.subscribe(f"{LOGIN_ROOT}.*", cb=on_session)
+        await nc.flush()
+
+    async def stop(self) -> None:
+        """Stop answering; a person cannot connect until it is back (services still can)."""
+        await self._stack.aclose()

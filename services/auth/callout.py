@@ -1,0 +1,126 @@
+"""What the NATS auth callout decides: who a connecting client is, and what the server lets it do.
+
+The services, the administrator and the feeds are the server's own users (static, bcrypt
+passwords) and never reach this code. Every other client is a person of the cell: nats-server
+hands us what it presented, and we answer with a user JWT (subject permissions and an expiry)
+or an error. A person presents either their password (`crisis login`, checked against the
+argon2id hash of the people file, throttled, an unknown name costing the same as a known one)
+or a session token that `crisis login` obtained.
+
+A person's permissions name their own subjects: they may publish their acts only on
+`cell.act.<their token>`, and read replies only under `_INBOX.p.<their token>.>`. The cell takes
+the actor from the subject, so the server itself guarantees that nobody acts as someone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.auth.passwords import Throttle, dummy_hash, verify_password
+from services.auth.principals import Principal, act_subject, subject_token
+from services.auth.sessions import TOKEN_PREFIX
+from services.cell.people import People
+
+LOGIN_ROOT = "auth.session"
+INBOX_ROOT = "_INBOX.p"
+CRISIS_STREAM = "CRISIS"
+# A connection made with a password only lives long enough to ask for a session.
+PASSWORD_CONNECTION = timedelta(minutes=5)
+
+
+def inbox_prefix(ident: str) -> str:
+    """The inbox prefix a person's connection must use (its replies arrive only there)."""
+    return f"{INBOX_ROOT}.{subject_token(ident)}"
+
+
+def login_subject(ident: str) -> str:
+    """The subject on which `ident` asks the auth service for (or ends) a session."""
+    return f"{LOGIN_ROOT}.{subject_token(ident)}"
+
+
+def person_permissions(principal: Principal) -> dict[str, Any]:
+    """The `pub` and `sub` rules of a person's user JWT."""
+    publish = [act_subject(principal.ident), login_subject(principal.ident)]
+    if principal.may_read:
+        # Reading the live stream (`crisis tail`): an ordered consumer, as nats-py makes one.
+        publish += [
+            f"$JS.API.STREAM.INFO.{CRISIS_STREAM}",
+            f"$JS.API.CONSUMER.CREATE.{CRISIS_STREAM}",
+            f"$JS.API.CONSUMER.INFO.{CRISIS_STREAM}.*",
+            f"$JS.API.CONSUMER.DELETE.{CRISIS_STREAM}.*",
+            f"$JS.FC.{CRISIS_STREAM}.>",
+        ]
+    return {"pub": {"allow": publish}, "sub": {"allow": [f"{inbox_prefix(principal.ident)}.>"]}}
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A client let in: who, until when."""
+
+    principal: Principal
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Turned:
+    """A client refused; the reason goes to the server's log, never to the client."""
+
+    reason: str
+
+
+SessionLookup = Callable[[str], Awaitable[tuple[Principal, datetime] | None]]
+
+
+class Gate:
+    """Decides each connection; keeps the password throttle between them."""
+
+    def __init__(
+        self,
+        people: Callable[[], People],
+        sessions: SessionLookup,
+        *,
+        connection: timedelta = timedelta(minutes=10),
+        throttle: Throttle | None = None,
+        verify: Callable[[str, str], bool] = verify_password,
+    ) -> None:
+        self.people = people
+        self.sessions = sessions
+        self.connection = connection
+        self.accounts = throttle or Throttle(free=5)
+        self.addresses = Throttle(free=20)
+        self.verify = verify
+
+    async def decide(
+        self, options: dict[str, Any], address: str, now: datetime
+    ) -> Admitted | Turned:
+        """Admit or turn away a client from its CONNECT options and its address."""
+        token = options.get("auth_token")
+        if isinstance(token, str) and token.startswith(TOKEN_PREFIX):
+            found = await self.sessions(token)
+            if found is None:
+                return Turned("session token unknown, expired or revoked")
+            principal, ends = found
+            return Admitted(principal, min(ends, now + self.connection))
+        ident, password = options.get("user"), options.get("pass")
+        if not isinstance(ident, str) or not isinstance(password, str) or not ident:
+            return Turned("no credential")
+        return self._password(ident, password, address, now)
+
+    def _password(
+        self, ident: str, password: str, address: str, now: datetime
+    ) -> Admitted | Turned:
+        account = ident.casefold()
+        if self.accounts.wait(account, now) or self.addresses.wait(address, now):
+            return Turned(f"too many failed logins for {ident!r} or from {address}")
+        person = self.people().find(ident)
+        hashed = person.password if person is not None and person.password else None
+        # The same argon2 work whether or not the person exists.
+        if not self.verify(hashed or dummy_hash(), password) or person is None or hashed is None:
+            self.accounts.failed(account, now)
+            self.addresses.failed(address, now)
+            return Turned(f"wrong password for {ident!r}")
+        self.accounts.succeeded(account)
+        return Admitted(Principal(person.ident, person.role), now + PASSWORD_CONNECTION)
