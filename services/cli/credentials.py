@@ -113,6 +113,7 @@ async def person_connection(
     The server sends it to the auth service, which admits it with `ident`'s subjects only; its
     replies come under `ident`'s own inbox prefix, which only it may read.
     """
+
     async def quiet(_error: Exception) -> None:
         """Refusals surface from `connect` itself; nats-py would also print a traceback."""
 
