@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.envelope import STANDING_WATCH
 from schemas.types import CrisisId, Departement, Instant, ShortText, Text, Token, WebUrl
 from schemas.values import (
     AlertChannel,
@@ -94,6 +95,15 @@ class CloseIncident(_Command):
 
     act: Literal["close_incident"] = "close_incident"
     incident_id: Token
+    reason: Text | None = None
+
+
+class AttachIncident(_Command):
+    """Move an incident from the standing watch (or another crisis) into this crisis."""
+
+    act: Literal["attach_incident"] = "attach_incident"
+    incident_id: Token
+    from_crisis_id: Token = STANDING_WATCH
     reason: Text | None = None
 
 
@@ -267,6 +277,7 @@ Command = Annotated[
     | ReportIncident
     | UpdateIncident
     | CloseIncident
+    | AttachIncident
     | AssessBilan
     | ProposePlan
     | ActivatePlan

@@ -23,8 +23,9 @@ from schemas.events import (
     IncidentUpdated,
 )
 from services.cell import commands as c
+from services.cell.attach import AttachRefused, attach_incident
 from services.cell.people import Person, Role
-from services.picture.fold import Picture
+from services.picture.fold import Picture, new_picture
 
 OPERATORS = frozenset({Role.OPERATOR, Role.DIRECTOR})
 DIRECTOR = frozenset({Role.DIRECTOR})
@@ -38,11 +39,19 @@ class Refused(Exception):  # noqa: N818 (a refusal, said to the person who acted
 class _Act:
     """One act being decided: the command, who does it, the picture, the instant."""
 
-    def __init__(self, command: Any, person: Person, picture: Picture | None, now: datetime):
+    def __init__(
+        self,
+        command: Any,
+        person: Person,
+        picture: Picture | None,
+        now: datetime,
+        pictures: Mapping[str, Picture] | None = None,
+    ):
         self.command = command
         self.person = person
         self.picture = picture
         self.now = now
+        self.pictures = pictures or {}
 
     @property
     def who(self) -> str:
@@ -125,7 +134,7 @@ def decide(
             f"{person.ident} is {person.role.value}: {command.act.replace('_', ' ')} needs the "
             f"role {wanted}"
         )
-    return decider(_Act(command, person, pictures.get(command.crisis_id), now))
+    return decider(_Act(command, person, pictures.get(command.crisis_id), now, pictures))
 
 
 # -- the crisis and its COD -------------------------------------------------------------------
@@ -205,6 +214,23 @@ def _close_incident(a: _Act) -> list[Envelope]:
     return [
         IncidentClosed(**a.envelope(), incident_id=a.command.incident_id, reason=a.command.reason)
     ]
+
+
+@_decides("attach_incident", OPERATORS)
+def _attach(a: _Act) -> list[Envelope]:
+    cmd: c.AttachIncident = a.command
+    source = a.pictures.get(cmd.from_crisis_id)
+    if source is None:
+        raise Refused(f"nothing is known of {cmd.from_crisis_id}")
+    target = a.picture or new_picture(cmd.crisis_id)
+    try:
+        return list(
+            attach_incident(
+                source, target, cmd.incident_id, actor=a.person.ident, reason=cmd.reason, now=a.now
+            )
+        )
+    except AttachRefused as exc:
+        raise Refused(str(exc)) from None
 
 
 @_decides("assess_bilan", REPORTERS)

@@ -16,6 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from schemas.envelope import Status
+from services.cell.app import CellService
+from services.cell.people import Role, add_person
+from services.cli.credentials import Held, keep
 from services.cli.main import app
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
@@ -169,8 +172,19 @@ def test_feed_rotate_disable_and_enable_change_the_feeds_file_in_place(env: Sett
     assert runner.invoke(app, ["feed", "rotate", "nobody"]).exit_code == 2
 
 
-def test_incident_attach_moves_a_standing_watch_incident_into_the_crisis(env: Settings) -> None:
+def test_incident_attach_moves_a_standing_watch_incident_into_the_crisis(
+    env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = env.nats_url or ""
+    # The act goes through the cell, as the person logged in (a session as `crisis login`
+    # keeps it; this server has no auth callout, tests/integration/test_trust.py has one).
+    add_person(env.people_path, "op.martin", Role.OPERATOR, "Paul Martin")
+    home = env.var_dir / "home"
+    monkeypatch.setenv("CRISIS_CREDENTIALS_DIR", str(home))
+    keep(
+        env.model_copy(update={"credentials_dir": home}),
+        Held("op.martin", "operator", "ccs_test", "2999-01-01T00:00:00+00:00", url),
+    )
 
     async def with_log() -> None:
         engine = make_engine(env.database_url)
@@ -178,12 +192,15 @@ def test_incident_attach_moves_a_standing_watch_incident_into_the_crisis(env: Se
         await engine.dispose()
         eventlog = EventLogService(env, EventStore(make_engine(env.database_url)))
         await eventlog.start(url)
+        cell = CellService(env)
+        await cell.start(url)
         try:
             async with connect(url) as bus:
                 await publish_event(bus.js, _opened("crue-vesubie", Status.ACTUAL))
             await asyncio.sleep(0.1)
             await asyncio.to_thread(_feed_then_attach)
         finally:
+            await cell.stop()
             await eventlog.stop()
 
     def _feed_then_attach() -> None:
@@ -204,7 +221,7 @@ def test_incident_attach_moves_a_standing_watch_incident_into_the_crisis(env: Se
         for _ in range(100):
             attached = runner.invoke(
                 app,
-                ["incident", "attach", incident_id, "--to", "crue-vesubie", "--actor", "op.martin"],
+                ["incident", "attach", incident_id, "--to", "crue-vesubie"],
             )
             if attached.exit_code == 0:
                 break

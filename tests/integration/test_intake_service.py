@@ -15,11 +15,11 @@ import pytest
 
 from schemas.envelope import Status
 from schemas.events import CrisisOpened
+from services.cell.attach import attach_incident
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
 from services.intake.app import IntakeService
-from services.intake.attach import attach_incident
 from services.intake.feeds import add_feed
 from services.intake.mapping import OBJECT_BUCKET
 from services.picture.fold import new_picture

@@ -50,7 +50,7 @@ def attach_incident(
     common: dict[str, Any] = {
         "occurred_at": now,
         "received_at": now,
-        "source": "console",
+        "source": "cell",
         "actor": actor,
         "status": status,
         "correlation_id": event_id("attach", from_id, to_id, incident_id, now.isoformat()),
