@@ -98,7 +98,10 @@ def replay_command(
     """Replay a past crisis beside the live ones, or fork it into a new exercise crisis."""
     loaded = settings()
     try:
-        url = resolve_nats_url(loaded, "replay")
+        # A replay writes under replay.> only. A fork writes a new exercise crisis into the live
+        # stream, recorded decisions included, as they were taken: only the cell's credential
+        # may publish those (the administrator's files under var/nats/users).
+        url = resolve_nats_url(loaded, "replay" if as_exercise is None else "cell")
     except NotRunningError as exc:
         raise fail(str(exc)) from None
     if speed <= 0:

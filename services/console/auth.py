@@ -27,7 +27,7 @@ from services.auth.passwords import (
     verify_password,
 )
 from services.cell.app import PeopleFile
-from services.cell.people import Person
+from services.cell.people import Person, Role
 
 COOKIE = "crisis_session"
 
@@ -79,6 +79,8 @@ class Sessions:
         if waits:  # refused before the password is even looked at
             return Refused(max(1, math.ceil(max(waits).total_seconds())))
         person = self.people.current().find(ident)
+        if person is not None and person.role is Role.FEED:
+            person = None  # a feed posts to the intake; it never reads the console
         hashed = person.password if person is not None else None
         # Hashing is slow on purpose; run it off the event loop so other requests go on.
         right = await asyncio.to_thread(self.verify, hashed or dummy_hash(), password)

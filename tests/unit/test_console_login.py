@@ -43,6 +43,7 @@ def people(tmp_path: Path) -> Path:
     add_person(path, "op.martin", Role.OPERATOR, "Paul Martin", PASSWORD)
     add_person(path, "op.gone", Role.OPERATOR, "Parti", PASSWORD)
     add_person(path, "cli.only", Role.OPERATOR, "No password")
+    add_person(path, "capteur.crue", Role.FEED, "Capteur de crue", PASSWORD)
     change_person(path, "op.gone", enabled=False)
     return path
 
@@ -146,6 +147,16 @@ def test_an_unknown_disabled_or_passwordless_person_costs_the_same_argon2_check(
     # The dummy is an argon2id hash made with the people file's own parameters.
     assert extract_parameters(dummy_hash()) == extract_parameters(known)
     assert extract_parameters(dummy_hash()).type is Type.ID
+
+
+def test_a_feed_never_logs_in_to_read_the_console_even_with_its_password(
+    client: TestClient, verifier: CountingVerifier
+) -> None:
+    reply = post_login(client, "capteur.crue")
+    assert reply.headers["location"] == "/login?error=1"
+    assert COOKIE not in reply.cookies
+    assert verifier.hashes == [dummy_hash()]
+    assert client.get("/api/crises").status_code == 401
 
 
 def test_a_login_without_the_login_pages_token_is_refused_before_any_check(
