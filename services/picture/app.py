@@ -11,6 +11,7 @@ from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 
 from schemas import subjects
+from schemas.registry import DecodeError
 from services.auth.principals import TokenVerifier
 from services.auth.sessions import SessionStore
 from services.cell.app import PeopleFile
@@ -50,7 +51,7 @@ def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
         recorded_at = instant_text(meta.timestamp)
         try:
             event = wire_event(raw.data)
-        except (orjson.JSONDecodeError, KeyError):
+        except (orjson.JSONDecodeError, KeyError, DecodeError):
             log.warning("picture.undecodable", position=meta.sequence.stream)
             return
         await live.apply(event, meta.sequence.stream, recorded_at)

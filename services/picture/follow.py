@@ -17,7 +17,9 @@ from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from schemas import subjects
+from schemas.registry import DecodeError
 from services.picture.fold import Picture, fold, new_picture
+from services.picture.snapshots import wire_event
 from services.runtime.streams import instant_text
 from services.runtime.topology import CRISIS_STREAM
 
@@ -53,9 +55,10 @@ class PictureFollower:
     async def _folded(self, msg: Msg) -> None:
         meta = msg.metadata
         try:
-            event = orjson.loads(msg.data)
+            # Through the registry, as the picture service decodes: older versions upcast.
+            event = wire_event(msg.data)
             crisis_id = event["crisis_id"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+        except (orjson.JSONDecodeError, KeyError, TypeError, DecodeError):
             log.warning("follower.undecodable", position=meta.sequence.stream)
         else:
             picture = self.pictures.get(crisis_id) or new_picture(crisis_id)

@@ -26,21 +26,29 @@ TOUCHES: dict[str, tuple[str, str | None]] = {
     "incident.updated": ("incidents", "incident_id"),
     "incident.merged": ("incidents", "incident_id"),
     "incident.closed": ("incidents", "incident_id"),
+    "incident.handed_over": ("incidents", "incident_id"),
+    "incident.attached": ("incidents", "incident_id"),
     "bilan.assessed": ("bilan", None),
     "plan.activation_proposed": ("plans", "plan_code"),
     "plan.activated": ("plans", "plan_code"),
     "plan.deactivated": ("plans", "plan_code"),
+    "vigipirate.posture_proposed": ("vigipirate_proposed", None),
     "vigipirate.posture_changed": ("vigipirate", None),
     "vigilance.changed": ("vigilance", "phenomenon"),
     "resource.requested": ("resources", "resource_id"),
     "resource.engaged": ("resources", "resource_id"),
     "resource.released": ("resources", "resource_id"),
     "maincourante.entry_recorded": ("main_courante", None),
+    # A follow-up done leaves the picture: its value is then null.
+    "maincourante.follow_up_done": ("follow_ups", "entry_id"),
     "decision.taken": ("decisions", "decision_id"),
     "task.assigned": ("tasks", "task_id"),
     "task.completed": ("tasks", "task_id"),
+    "comms.public_alert_drafted": ("alert_drafts", "alert_id"),
     "comms.public_alert_issued": ("alerts", "alert_id"),
     "comms.press_release_published": ("press_releases", "release_id"),
+    "sitrep.drafted": ("sitrep_drafts", "number"),
+    "sitrep.cadence_set": ("sitrep_cadence", None),
     "sitrep.issued": ("sitrep", None),
     "input.rejected": ("rejected_inputs", None),
 }
@@ -49,6 +57,7 @@ _HEADER = ("crisis_id", "name", "kind", "departement", "nature", "state", "exerc
 
 def change_of(picture: Picture, event: Event) -> dict[str, Any]:
     """What a live client is sent for one folded event: the part of the picture it changed."""
+    # Every catalogue type has its section (a test says so); an unknown one shows the header.
     section, key_field = TOUCHES.get(event["type"], ("crisis", None))
     key = event.get(key_field) if key_field else None
     if section == "crisis":
@@ -56,9 +65,10 @@ def change_of(picture: Picture, event: Event) -> dict[str, Any]:
     elif section == "main_courante":
         value = picture["main_courante"]["latest"][-1]
     elif key is not None:
-        value = picture[section].get(key)
+        keyed = picture.get(section) or {}
+        value = keyed.get(key, keyed.get(str(key)))  # drafts are keyed by their number as text
     else:
-        value = picture[section]
+        value = picture.get(section)
     if section == "resources":
         value = {"resource": value, "engaged_by_service": picture["engaged_by_service"]}
     return {
