@@ -23,7 +23,7 @@ from services.auth.principals import ident_of
 from services.cell.commands import DraftSitrep, Request
 from services.cell.core import Refused, decide
 from services.cell.people import People, PeopleFileError, Person, Role
-from services.picture.follow import PictureFollower
+from services.picture.follow import PictureFollower, SharedPicture
 from services.runtime.bus import connect
 from services.runtime.publish import PublishError, publish_event
 from services.runtime.settings import Settings
@@ -166,8 +166,10 @@ class CellService:
 
     name = "cell"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, shared: SharedPicture | None = None) -> None:
         self.settings = settings
+        # The process' one picture, when `crisis up` shares it; otherwise the cell's own.
+        self.shared = shared or SharedPicture()
         self.follower: PictureFollower | None = None
         self._stack = AsyncExitStack()
 
@@ -175,9 +177,8 @@ class CellService:
         """Fold the stream, then answer acts."""
         try:
             bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-cell"))
-            self.follower = PictureFollower(bus.js)
-            await self.follower.start()
-            self._stack.push_async_callback(self.follower.stop)
+            self.follower = await self.shared.acquire(nats_url)
+            self._stack.push_async_callback(self.shared.release)
             broker = service_broker(nats_url, self.name)
             cell = Cell(self.follower, PeopleFile(self.settings.people_path))
             register(broker, cell)

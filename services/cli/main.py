@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import signal
 import sys
 import webbrowser
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
+from services.bootstrap import SERVICE_NAMES, build_services
 from services.cli import cell_commands, login_commands, replay_commands, report_commands
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.credentials import Held, NoCredentialError, choose
@@ -95,32 +95,6 @@ def _url(settings: Settings, user: str = "admin") -> str:
         raise _fail(str(exc)) from None
 
 
-# Imported when a service is started: the other commands start faster without FastAPI & co.
-SERVICES: dict[str, str] = {
-    # First: people can connect only once the auth callout answers.
-    "auth": "services.auth.app:AuthService",
-    "eventlog": "services.eventlog.app:EventLogService",
-    "picture": "services.picture.app:picture_service",
-    "intake": "services.intake.app:IntakeService",
-    "cell": "services.cell.app:CellService",
-    "plans": "services.plans.app:PlansService",
-    "console": "services.console.app:ConsoleService",
-    "ops": "services.runtime.ops:OpsService",
-    "zone": "services.zone.app:ZoneService",
-}
-
-
-def _service(name: str, settings: Settings) -> Service:
-    module, _, cls = SERVICES[name].partition(":")
-    build: Callable[[Settings], Service] = getattr(importlib.import_module(module), cls)
-    return build(settings)
-
-
-def _services(settings: Settings) -> list[Service]:
-    """Every service that exists so far, as `crisis up` runs them in one process."""
-    return [_service(name, settings) for name in SERVICES]
-
-
 async def _prepare_database(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     try:
@@ -179,7 +153,7 @@ def up() -> None:
     settings = _settings()
 
     try:
-        asyncio.run(_run_system(settings, _services(settings)))
+        asyncio.run(_run_system(settings, build_services(settings)))
     except (EmbeddedServerError, HttpServerError) as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
@@ -220,16 +194,16 @@ def publish(
 
 @app.command()
 def service(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE_NAMES)}.")],
 ) -> None:
     """Run one service alone in this process, on CRISIS_NATS_URL or the system running here."""
     settings = _settings()
-    if name not in SERVICES:
-        raise _fail(f"no service {name!r}: choose one of {', '.join(SERVICES)}")
+    if name not in SERVICE_NAMES:
+        raise _fail(f"no service {name!r}: choose one of {', '.join(SERVICE_NAMES)}")
     url = _url(settings, SERVICE_USERS.get(name, name))
     alone = settings.model_copy(update={"nats_url": url})
     asyncio.run(
-        _run_system(alone, [_service(name, alone)], f"Service {name} running. Ctrl-C stops.")
+        _run_system(alone, build_services(alone, [name]), f"Service {name} running. Ctrl-C stops.")
     )
     out.print("Stopped cleanly.")
 
@@ -256,7 +230,7 @@ def demo(
     async def run() -> None:
         await _prepare_database(settings)
         people = demo_people(settings.people_path)
-        system = CrisisSystem(settings, _services(settings), demo=True)
+        system = CrisisSystem(settings, build_services(settings), demo=True)
         async with _stop_on_signal() as stop, system, _player(system) as player:
             out.print(_describe(system))
             _announce_console(system, people)

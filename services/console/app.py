@@ -18,7 +18,7 @@ from services.console.auth import Sessions
 from services.console.http import build_api
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture
-from services.picture.follow import PictureFollower
+from services.picture.follow import PictureFollower, SharedPicture
 from services.picture.snapshots import SnapshotStore, picture_at
 from services.runtime.bus import connect
 from services.runtime.database import make_engine
@@ -111,8 +111,9 @@ class ConsoleService:
 
     name = "console"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, shared: SharedPicture | None = None) -> None:
         self.settings = settings
+        self.shared = shared or SharedPicture()
         self.http = HttpServer("console", "CRISIS_CONSOLE_PORT")
         self.url = ""
         self._stack = AsyncExitStack()
@@ -123,11 +124,11 @@ class ConsoleService:
             bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-console"))
             store = EventStore(make_engine(self.settings.database_url))
             self._stack.push_async_callback(store.close)
-            follower = PictureFollower(bus.js)
+            follower = await self.shared.acquire(nats_url)
+            self._stack.push_async_callback(self.shared.release)
             backend = ConsoleBackend(bus.nc, follower, store)
-            follower.on_event = backend.changed
-            await follower.start()
-            self._stack.push_async_callback(follower.stop)
+            follower.listen(backend.changed)
+            self._stack.callback(follower.forget, backend.changed)
             sessions = Sessions(
                 PeopleFile(self.settings.people_path),
                 idle=timedelta(minutes=self.settings.console_idle_minutes),

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 
 from schemas.envelope import Status, utc_now
 from services.picture.fold import Picture
-from services.picture.follow import PictureFollower
+from services.picture.follow import SharedPicture
 from services.plans.rules import RulesError, RuleSet, evaluate, load_rules, proposal_events
 from services.runtime.bus import connect
 from services.runtime.publish import publish_event
@@ -92,8 +92,9 @@ class PlansService:
 
     name = "plans"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, shared: SharedPicture | None = None) -> None:
         self.settings = settings
+        self.shared = shared or SharedPicture()
         self._stack = AsyncExitStack()
 
     async def start(self, nats_url: str) -> None:
@@ -101,9 +102,10 @@ class PlansService:
         try:
             bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-plans"))
             proposer = Proposer(bus.js, RuleBook(self.settings.plans_dir))
-            follower = PictureFollower(bus.js, on_event=proposer.on_event)
-            await follower.start()
-            self._stack.push_async_callback(follower.stop)
+            follower = await self.shared.acquire(nats_url)
+            self._stack.push_async_callback(self.shared.release)
+            follower.listen(proposer.on_event)
+            self._stack.callback(follower.forget, proposer.on_event)
             proposer.live = True
             for picture in list(follower.pictures.values()):
                 await proposer.propose(picture)
