@@ -25,7 +25,7 @@ def use_jetstream(broker: NatsBroker, js: Any) -> None:
     TestNatsBroker connects a broker to `AsyncMock`s unless it is connected already; the cell's
     subscriber takes its JetStream from the broker's context, not from `register`, so this is the
     one way to hand it a fake (it reaches into FastStream's connection state)."""
-    broker.config.connection_state.connect(object(), js)  # type: ignore[arg-type]
+    broker.config.connection_state.connect(object(), js)
 
 
 @dataclass(frozen=True)
