@@ -4,9 +4,12 @@ It connects as the `auth` user, which the server lets through without a callout,
 two things:
 
 - `$SYS.REQ.USER.AUTH`: the server's question about each connecting person (see `callout`);
-- `auth.session.<principal>`: a person connected with their password asks for a session token
-  (`{"op": "open"}`), or ends the session it connected with (`{"op": "close", "token": …}`).
-  Only that principal's connection may publish on its own subject: the server says who asks.
+- `auth.session.<principal>`: a person connected with their password asks for a session token;
+- `auth.logout.<principal>`: a person ends a session of theirs (`{"token": …}`).
+
+Only that principal's connection may publish on its own subjects, and only a password
+connection on `auth.session.…`: the server says who asks. Requests are answered only on an
+inbox, so a JetStream delivery aimed at these subjects is never taken for one.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.envelope import utc_now
-from services.auth.callout import LOGIN_ROOT, Admitted, Gate, person_permissions
+from services.auth.callout import LOGIN_ROOT, LOGOUT_ROOT, Admitted, Gate, person_permissions
 from services.auth.jwt_claims import AuthorizationRequest, response, user_jwt
 from services.auth.nkeys import KeyPair, NkeyError
 from services.auth.principals import Principal, ident_of
@@ -78,7 +81,7 @@ class Authority:
             self.issuer,
             name=principal.ident,
             account=ACCOUNT,
-            permissions=person_permissions(principal),
+            permissions=person_permissions(principal, by_password=verdict.by_password),
             now=now,
             expires_at=verdict.expires_at,
         )
@@ -101,7 +104,7 @@ class Authority:
         person = self.gate.people().find(ident)
         if person is None:
             return {"ok": False, "error": f"{ident!r} is not a known, enabled person"}
-        if body.get("op") == "close":
+        if subject.startswith(f"{LOGOUT_ROOT}."):  # {"token": …}: end a session of yours
             token = str(body.get("token", ""))
             found = await self.store.find(token)
             if found is None or found[0].ident != ident:
@@ -176,13 +179,14 @@ class AuthService:
                 await msg.respond(answer)
 
         async def on_session(msg: Msg) -> None:
-            if msg.reply:
-                await msg.respond(
-                    orjson.dumps(await authority.session_request(msg.subject, msg.data))
-                )
+            # A person's request, answered on their inbox; anything else is not a request.
+            if msg.reply.startswith("_INBOX."):
+                answer = await authority.session_request(msg.subject, msg.data)
+                await msg.respond(orjson.dumps(answer))
 
         await nc.subscribe(CALLOUT_SUBJECT, cb=on_callout)
         await nc.subscribe(f"{LOGIN_ROOT}.*", cb=on_session)
+        await nc.subscribe(f"{LOGOUT_ROOT}.*", cb=on_session)
         await nc.flush()
 
     async def stop(self) -> None:

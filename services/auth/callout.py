@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from schemas import subjects
 from services.auth.passwords import Throttle, dummy_hash, verify_password
 from services.auth.principals import Principal, act_subject, subject_token
 from services.auth.sessions import TOKEN_PREFIX
 from services.cell.people import People
 
 LOGIN_ROOT = "auth.session"
+LOGOUT_ROOT = "auth.logout"
 INBOX_ROOT = "_INBOX.p"
-CRISIS_STREAM = "CRISIS"
 # A connection made with a password only lives long enough to ask for a session.
 PASSWORD_CONNECTION = timedelta(minutes=5)
 
@@ -37,23 +38,30 @@ def inbox_prefix(ident: str) -> str:
 
 
 def login_subject(ident: str) -> str:
-    """The subject on which `ident` asks the auth service for (or ends) a session."""
+    """The subject on which `ident`, connected with their password, asks for a session."""
     return f"{LOGIN_ROOT}.{subject_token(ident)}"
 
 
-def person_permissions(principal: Principal) -> dict[str, Any]:
-    """The `pub` and `sub` rules of a person's user JWT."""
-    publish = [act_subject(principal.ident), login_subject(principal.ident)]
+def logout_subject(ident: str) -> str:
+    """The subject on which `ident` ends the session it connected with."""
+    return f"{LOGOUT_ROOT}.{subject_token(ident)}"
+
+
+def person_permissions(principal: Principal, *, by_password: bool = False) -> dict[str, Any]:
+    """The `pub` and `sub` rules of a person's user JWT.
+
+    No JetStream API at all: a consumer's creator chooses where the server delivers it, and
+    could delete or replace the event log's. A person reads the live events as they are
+    published (`crisis tail`), on the core subjects. Only a connection made with the password
+    may open a session, so a stolen session token cannot renew itself.
+    """
+    publish = [act_subject(principal.ident), logout_subject(principal.ident)]
+    if by_password:
+        publish.append(login_subject(principal.ident))
+    subscribe = [f"{inbox_prefix(principal.ident)}.>"]
     if principal.may_read:
-        # Reading the live stream (`crisis tail`): an ordered consumer, as nats-py makes one.
-        publish += [
-            f"$JS.API.STREAM.INFO.{CRISIS_STREAM}",
-            f"$JS.API.CONSUMER.CREATE.{CRISIS_STREAM}",
-            f"$JS.API.CONSUMER.INFO.{CRISIS_STREAM}.*",
-            f"$JS.API.CONSUMER.DELETE.{CRISIS_STREAM}.*",
-            f"$JS.FC.{CRISIS_STREAM}.>",
-        ]
-    return {"pub": {"allow": publish}, "sub": {"allow": [f"{inbox_prefix(principal.ident)}.>"]}}
+        subscribe.append(f"{subjects.LIVE_ROOT}.>")
+    return {"pub": {"allow": publish}, "sub": {"allow": subscribe}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,7 @@ class Admitted:
 
     principal: Principal
     expires_at: datetime
+    by_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,4 +132,6 @@ class Gate:
             self.addresses.failed(address, now)
             return Turned(f"wrong password for {ident!r}")
         self.accounts.succeeded(account)
-        return Admitted(Principal(person.ident, person.role), now + PASSWORD_CONNECTION)
+        return Admitted(
+            Principal(person.ident, person.role), now + PASSWORD_CONNECTION, by_password=True
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,9 @@ class AuthorizationRequest:
         self.address: str = str((body.get("client_info") or {}).get("host", ""))
         if not self.user_nkey or not self.server_id:
             raise NkeyError("an authorization request names its user key and its server")
+        expires = claims.get("exp")
+        if isinstance(expires, int) and expires < time.time():
+            raise NkeyError("an expired authorization request")
 
     @classmethod
     def read(cls, token: bytes) -> AuthorizationRequest:

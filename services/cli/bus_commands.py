@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
-from nats.js import JetStreamContext
+from nats.aio.subscription import Subscription
 from nats.js.api import DeliverPolicy
 
 from schemas import subjects
@@ -38,16 +37,6 @@ async def publish_one(settings: Settings, url: str, event: Envelope) -> Publishe
         )
 
 
-@asynccontextmanager
-async def _reader(url: str, person: Held | None) -> AsyncIterator[JetStreamContext]:
-    if person is None:
-        async with connect(url, name="crisis-tail") as bus:
-            yield bus.js
-        return
-    async with person_connection(url, person.ident, token=person.token) as nc:
-        yield nc.jetstream()
-
-
 async def tail(
     url: str,
     *,
@@ -58,30 +47,53 @@ async def tail(
     limit: int | None = None,
     person: Held | None = None,
 ) -> int:
-    """Print live events one line each until `stop` is set or `limit` lines are written, read
-    as `person` (their session) or with the credential in `url`."""
-    stop = stop or asyncio.Event()
-    count = 0
-    async with _reader(url, person) as js:
+    """Print live events one line each until `stop` is set or `limit` lines are written.
+
+    With the credential in `url` (a service's or the admin's) it reads the stream, from its start
+    if asked. As `person` (their session) it reads the events as they are published: people get
+    no JetStream API (docs/security.md), so the past is the log's (`crisis picture`, `crisis log
+    export`).
+    """
+    if person is not None:
+        if from_start:
+            raise ValueError("--from-start reads the stream: it needs the admin credential")
+        async with person_connection(url, person.ident, token=person.token) as nc:
+            sub = await nc.subscribe(subjects.live_filter(crisis_id))
+            return await _print(sub, write, stop or asyncio.Event(), limit, stream=False)
+    async with connect(url, name="crisis-tail") as bus:
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
-        sub = await js.subscribe(
+        sub = await bus.js.subscribe(
             subjects.live_filter(crisis_id), ordered_consumer=True, deliver_policy=policy
         )
-        try:
-            while not stop.is_set() and (limit is None or count < limit):
-                try:
-                    msg = await sub.next_msg(timeout=0.5)
-                except TimeoutError:
-                    continue
-                meta = msg.metadata
-                try:
-                    event = decode(msg.data).with_recorded_at(meta.timestamp)
-                    write(one_line(event, seq=meta.sequence.stream))
-                except DecodeError as exc:
-                    write(f"#{meta.sequence.stream} {msg.subject} undecodable: {exc}")
-                count += 1
-        finally:
-            await sub.unsubscribe()
+        return await _print(sub, write, stop or asyncio.Event(), limit, stream=True)
+
+
+async def _print(
+    sub: Subscription,
+    write: Callable[[str], None],
+    stop: asyncio.Event,
+    limit: int | None,
+    *,
+    stream: bool,
+) -> int:
+    count = 0
+    try:
+        while not stop.is_set() and (limit is None or count < limit):
+            try:
+                msg = await sub.next_msg(timeout=0.5)
+            except TimeoutError:
+                continue
+            seq = msg.metadata.sequence.stream if stream else None
+            try:
+                event = decode(msg.data)
+                if stream:
+                    event = event.with_recorded_at(msg.metadata.timestamp)
+                write(one_line(event, seq=seq))
+            except DecodeError as exc:
+                write(f"#{seq} {msg.subject} undecodable: {exc}")
+            count += 1
+    finally:
+        await sub.unsubscribe()
     return count
 
 

@@ -21,7 +21,7 @@ from nats.errors import Error as NatsError
 from rich.markup import escape
 from rich.table import Table
 
-from services.auth.callout import login_subject
+from services.auth.callout import login_subject, logout_subject
 from services.auth.sessions import SessionStore
 from services.cell.app import PeopleFile
 from services.cell.people import Role
@@ -38,9 +38,11 @@ session_app = typer.Typer(
 token_app = typer.Typer(help="Tokens for services that read the picture API.", no_args_is_help=True)
 
 
-async def _ask(url: str, ident: str, body: dict[str, Any], **proof: str) -> dict[str, Any]:
+async def _ask(
+    url: str, subject: str, ident: str, body: dict[str, Any], **proof: str
+) -> dict[str, Any]:
     async with person_connection(url, ident, **proof) as nc:
-        reply = await nc.request(login_subject(ident), orjson.dumps(body), timeout=10)
+        reply = await nc.request(subject, orjson.dumps(body), timeout=10)
     answer: dict[str, Any] = orjson.loads(reply.data)
     return answer
 
@@ -64,9 +66,9 @@ def login(
         password = getpass.getpass(f"Password of {ident}: ")
     else:
         raise fail("give the password with --password-stdin (no terminal to ask on)", 2)
-    body = {"op": "open", "client": f"crisis login on {socket.gethostname()}"}
+    body = {"client": f"crisis login on {socket.gethostname()}"}
     try:
-        answer = asyncio.run(_ask(url, ident, body, password=password))
+        answer = asyncio.run(_ask(url, login_subject(ident), ident, body, password=password))
     except NatsError as exc:
         if "authorization violation" in str(exc).lower():
             raise fail(
@@ -97,8 +99,9 @@ def logout(
                 asyncio.run(
                     _ask(
                         session.server,
+                        logout_subject(session.ident),
                         session.ident,
-                        {"op": "close", "token": session.token},
+                        {"token": session.token},
                         token=session.token,
                     )
                 )

@@ -43,7 +43,7 @@ from services.runtime.http import HttpServerError
 from services.runtime.logging import configure_logging
 from services.runtime.nats_config import DECISION_EVENTS
 from services.runtime.publish import PublishError
-from services.runtime.security import ADMIN, DEMO, SERVICE_USERS
+from services.runtime.security import ADMIN, DEMO, SERVICE_USERS, bare
 from services.runtime.settings import Settings, load_settings
 from services.runtime.system import CrisisSystem, Service
 from services.runtime.topology import topology, write_stream_files
@@ -133,7 +133,7 @@ async def _stop_on_signal() -> AsyncIterator[asyncio.Event]:
 def _describe(system: CrisisSystem) -> Table:
     table = Table(title="crisis-cell is up", show_header=False, title_justify="left")
     where = "embedded nats-server" if system.embedded else "configured (CRISIS_NATS_URL)"
-    table.add_row("NATS", f"{system.nats_url}  ({where})")
+    table.add_row("NATS", f"{bare(system.nats_url)}  ({where})")  # never a password
     if system.embedded:
         table.add_row("JetStream data", str(system.embedded.store_dir.resolve()))
         table.add_row("server log", str(system.embedded.log_file.resolve()))
@@ -203,7 +203,13 @@ def service(
     url = _url(settings, SERVICE_USERS.get(name, name))
     alone = settings.model_copy(update={"nats_url": url})
     asyncio.run(
-        _run_system(alone, build_services(alone, [name]), f"Service {name} running. Ctrl-C stops.")
+        _run_system(
+            alone,
+            build_services(alone, [name]),
+            f"Service {name} running. Ctrl-C stops.",
+            # The run file is the whole system's (`crisis up`): a service alone leaves it be.
+            announce=False,
+        )
     )
     out.print("Stopped cleanly.")
 
@@ -322,14 +328,18 @@ def tail_command(
         str | None, typer.Option("--as", help="Which of your sessions reads (`crisis login`).")
     ] = None,
 ) -> None:
-    """Print live events, one line each, until Ctrl-C (as the person logged in, or the admin)."""
+    """Print live events, one line each, until Ctrl-C: as the person logged in (what is
+    published from now on), or with the admin credential (the stream, --from-start too)."""
     settings = _settings()
-    try:
-        session: Held | None = choose(settings, as_)
-    except NoCredentialError:
-        if as_ is not None:
-            raise
-        session = None
+    session: Held | None = None
+    if as_ is not None or not from_start:
+        try:
+            session = choose(settings, as_)
+        except NoCredentialError as exc:
+            if as_ is not None:
+                raise _fail(str(exc)) from None
+    if session is not None and from_start:
+        raise _fail("--from-start reads the stream: run it with the admin credential, without --as")
     url = _url(settings) if session is None else resolve_server(settings)
 
     async def run() -> None:

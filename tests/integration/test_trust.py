@@ -18,10 +18,13 @@ from typer.testing import CliRunner
 from schemas.envelope import Envelope
 from schemas.events import MainCouranteEntryRecorded, PlanActivated
 from services.auth.app import AuthService
-from services.auth.callout import inbox_prefix
+from services.auth.callout import inbox_prefix, login_subject
 from services.auth.principals import act_subject, subject_token
+from services.auth.sessions import SessionStore
 from services.cell.app import CellService
-from services.cell.people import Role, add_person
+from services.cell.people import People, Role, add_person
+from services.cli.bus_commands import tail
+from services.cli.credentials import choose
 from services.cli.main import app
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
@@ -241,7 +244,9 @@ async def test_sessions_end_with_logout_a_new_password_or_a_disabled_person(
         return True
 
     assert await token_admitted()
-    assert (await crisis("logout")).exit_code == 0
+    logged_out = await crisis("logout")
+    assert logged_out.exit_code == 0
+    assert "did not confirm" not in logged_out.output, logged_out.output
     assert not await token_admitted()  # revoked on the server, not only forgotten here
     assert "not logged in" in _said(await crisis("close", CRISIS))
 
@@ -282,3 +287,72 @@ async def test_crisis_publish_publishes_as_the_admin_never_as_the_name_in_the_fi
         await until(lambda: _actors_are(store, ["admin"]))
     finally:
         await store.close()
+
+
+async def test_a_person_has_no_jetstream_api_to_replace_the_event_logs_consumer(
+    secured: CrisisSystem, crisis: Cli
+) -> None:
+    observer = await _person(secured, crisis, "op.martin")
+    for subject, body in (
+        ("$JS.API.CONSUMER.DELETE.CRISIS.eventlog", b""),
+        (
+            "$JS.API.CONSUMER.CREATE.CRISIS",
+            orjson.dumps(
+                {
+                    "stream_name": "CRISIS",
+                    "config": {"deliver_subject": f"{inbox_prefix('dircab')}.x"},
+                }
+            ),
+        ),
+    ):
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await observer.request(subject, body, timeout=1)
+    await observer.close()
+    names = {c.name for c in await secured.js.consumers_info(CRISIS_STREAM)}
+    assert "eventlog" in names
+    assert len(names) == 2  # the event log's durable and the cell's follower, nothing else
+
+
+async def test_a_session_token_cannot_renew_itself(secured: CrisisSystem, crisis: Cli) -> None:
+    person = await _person(secured, crisis, "op.martin")
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await person.request(login_subject("op.martin"), b"{}", timeout=1)
+    await person.close()
+    store = SessionStore(make_engine(secured.settings.database_url), People)
+    try:
+        assert len(await store.list()) == 1  # the session `crisis login` opened, no other
+    finally:
+        await store.engine.dispose()
+
+
+async def test_a_person_reads_what_is_published_from_now_on(
+    secured: CrisisSystem, crisis: Cli
+) -> None:
+    assert (await _login(crisis, "dircab")).exit_code == 0
+    lines: list[str] = []
+    stop = asyncio.Event()
+    held = choose(secured.settings, "dircab")
+    reader = asyncio.create_task(
+        tail(
+            secured.nats_url,
+            crisis_id=None,
+            from_start=False,
+            write=lines.append,
+            stop=stop,
+            limit=1,
+            person=held,
+        )
+    )
+    await asyncio.sleep(0.5)
+    assert (await crisis(*OPEN)).exit_code == 0
+    await asyncio.wait_for(reader, 10)
+    assert "crisis.opened" in lines[0]
+    with pytest.raises(ValueError, match="admin credential"):
+        await tail(
+            secured.nats_url, crisis_id=None, from_start=True, write=lines.append, person=held
+        )
+
+
+async def test_the_database_is_readable_by_its_owner_only(secured: CrisisSystem) -> None:
+    database = secured.settings.var_dir / "crisis.db"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.auth.callout import Admitted, Gate, Turned, inbox_prefix, person_permissions
+from services.auth.callout import (
+    Admitted,
+    Gate,
+    Turned,
+    inbox_prefix,
+    login_subject,
+    logout_subject,
+    person_permissions,
+)
 from services.auth.nkeys import (
     PREFIX_ACCOUNT,
     PREFIX_SERVER,
@@ -77,10 +85,22 @@ def test_a_person_may_publish_only_their_own_acts_and_read_only_their_own_inbox(
     assert act_subject("op.martin") in rules["pub"]["allow"]
     assert not any(s.startswith("crisis.") for s in rules["pub"]["allow"])
     assert all(s not in {"cell.act.*", "cell.act.>"} for s in rules["pub"]["allow"])
-    assert rules["sub"]["allow"] == [f"{inbox_prefix('op.martin')}.>"]
-    # A feed's principal reads nothing from the stream.
+    # No JetStream API: a consumer's creator picks where it is delivered, and could replace
+    # the event log's durable.
+    assert not any(s.startswith("$JS") for s in rules["pub"]["allow"])
+    assert rules["sub"]["allow"] == [f"{inbox_prefix('op.martin')}.>", "crisis.>"]
+    # A feed's principal reads nothing.
     feed = person_permissions(Principal("capteur", Role.FEED, Kind.FEED))
-    assert not any(s.startswith("$JS.API") for s in feed["pub"]["allow"])
+    assert feed["sub"]["allow"] == [f"{inbox_prefix('capteur')}.>"]
+
+
+def test_only_a_password_connection_may_open_a_session() -> None:
+    principal = Principal("dircab", Role.DIRECTOR)
+    by_token = person_permissions(principal)["pub"]["allow"]
+    by_password = person_permissions(principal, by_password=True)["pub"]["allow"]
+    assert login_subject("dircab") not in by_token
+    assert login_subject("dircab") in by_password
+    assert logout_subject("dircab") in by_token
 
 
 class _Verifier:
@@ -120,6 +140,7 @@ async def test_the_right_password_admits_the_person_for_a_short_connection(peopl
     )
     assert isinstance(verdict, Admitted)
     assert verdict.principal == Principal("dircab", Role.DIRECTOR)
+    assert verdict.by_password
     assert verdict.expires_at - NOW <= timedelta(minutes=5)
 
 
@@ -159,7 +180,7 @@ async def test_a_session_token_admits_until_the_connection_is_due_again(people: 
 
     gate = Gate(lambda: people, sessions, connection=timedelta(minutes=10))
     admitted = await gate.decide({"auth_token": "ccs_good"}, "10.0.0.1", NOW)
-    assert admitted == Admitted(principal, NOW + timedelta(minutes=10))
+    assert admitted == Admitted(principal, NOW + timedelta(minutes=10), by_password=False)
     turned = await gate.decide({"auth_token": "ccs_revoked"}, "10.0.0.1", NOW)
     assert isinstance(turned, Turned)
     assert isinstance(await gate.decide({}, "10.0.0.1", NOW), Turned)
