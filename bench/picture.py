@@ -4,7 +4,9 @@
    is filled the recorder's way (decode_delivery + chain, then `EventStore.append`), chunk by
    chunk. Then, each in a fresh process (`picture_probe.py`) so that its peak memory is its own:
    the decode-only baseline (`read_payloads` + `orjson.loads`), the full rebuild (`picture_at`
-   with no snapshot), and a snapshotting pass (`picture_at(snapshot_every=5000)`).
+   with no snapshot), and a snapshotting pass (`picture_at(snapshot_every=5000)`); then the live
+   fold's longest pause with snapshots saved inline (as before) and by the writer's task, on a
+   crisis of at most STALL_EVENTS events.
 2. With those snapshots, `picture_at(as_of=…)` for random instants and `picture_at(position=…)`
    for random positions: p50 and p99 latency.
 3. `crisis service picture` as its own process on a fresh nats-server and SQLite; this process
@@ -68,6 +70,8 @@ LIVE_CRISIS = "bench-picture-live"
 LIVE_EVENTS = 10_000
 LIVE_RATE = 1000
 LIVE_GRACE_S = 15.0
+# The inline pass writes every snapshot whole, as before (2.7 GB at 1M events): capped.
+STALL_EVENTS = 100_000
 
 TARGET_REBUILD_S = 2.0
 TARGET_REBUILD_RATIO = 2.0
@@ -81,6 +85,7 @@ REBUILD = "picture: full rebuild (picture_at, no snapshot)"
 SNAPSHOTTING = f"picture: snapshotting pass (picture_at, snapshot_every={SNAPSHOT_EVERY:,})"
 AS_OF = "picture: picture_at(as_of=random instant)"
 AT_POSITION = "picture: picture_at(position=random position)"
+STALL = f"picture: live fold, longest pause (snapshot_every={SNAPSHOT_EVERY:,})"
 LIVE = f"picture: publish_event → SSE client ({LIVE_RATE:,} events/s)"
 BACKEND = "SQLite"
 
@@ -277,8 +282,9 @@ async def _rebuilds(root: Path, count: int, reporter: Reporter, rows: list[Row])
             BACKEND,
             snapped["events"],
             snapped["seconds"],
-            f"the rebuild saving {snapped['snapshots']:,} snapshots on the way (the log grew by "
-            f"{_megabytes(grown)}); fresh process, {_memory(snapped)}",
+            f"the rebuild saving a snapshot every {SNAPSHOT_EVERY:,} events on the way, "
+            f"{snapped['snapshots']:,} kept after thinning ({_megabytes(snapped['snapshot_bytes'])}"
+            f" stored; the file grew by {_megabytes(grown)}); fresh process, {_memory(snapped)}",
             target="snapshots",
             peak_mib=_mib(snapped["peak_rss_kib"]),
         )
@@ -293,6 +299,29 @@ async def _rebuilds(root: Path, count: int, reporter: Reporter, rows: list[Row])
         )
     add(_latency_row(AS_OF, found["instant_ms"], found))
     add(_latency_row(AT_POSITION, found["position_ms"], found))
+    add(await _stall(root, min(count, STALL_EVENTS), log, timeout=timeout))
+
+
+async def _stall(root: Path, count: int, log: Path, *, timeout: float) -> Row:
+    """The live fold's longest pause, snapshots saved inline then off the path (one process)."""
+    url = f"sqlite+aiosqlite:///{root / 'stall.db'}"
+    found = await _probe(["stall", url, str(count), str(SNAPSHOT_EVERY)], log, timeout=timeout)
+    inline, background = found["inline"], found["background"]
+    return Row(
+        STALL,
+        BACKEND,
+        count,
+        background["seconds"],
+        f"longest pause between two events folded: {background['max_pause_ms']:.1f} ms with the "
+        f"writer's task, {inline['max_pause_ms']:.1f} ms inline ({found['max_pause_ratio']:.1f}x); "
+        f"at a snapshot {background['mean_snapshot_pause_ms']:.1f} ms vs "
+        f"{inline['mean_snapshot_pause_ms']:.1f} ms ({found['snapshot_pause_ratio']:.1f}x); "
+        f"stored {_megabytes(background['snapshot_bytes'])} in {background['snapshots']} "
+        f"snapshots vs {_megabytes(inline['snapshot_bytes'])} in {inline['snapshots']} "
+        f"({found['bytes_ratio']:.1f}x)",
+        p99_ms=background["p999_pause_ms"],
+        peak_mib=_mib(found["peak_rss_kib"]),
+    )
 
 
 # -- 3. publish → SSE client ---------------------------------------------------------------------
@@ -517,6 +546,12 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
             "imports included.",
             f"**{SNAPSHOTTING}**: the same rebuild with `snapshot_every={SNAPSHOT_EVERY}`, in a "
             "fresh process; it leaves the snapshots the as-of reads start from.",
+            f"**{STALL}**: in a fresh process on a fresh SQLite, `LivePictures.apply` of a "
+            f"generated long crisis of min(N, {STALL_EVENTS:,}) events as fast as it folds, "
+            "twice: the snapshot saved inline in plain JSON (the former behaviour), then encoded "
+            "incrementally and handed to the writer's task (compressed in a thread, written, "
+            "older ones thinned). A pause is one event's turn of the loop (`sleep(0)` + `apply`, "
+            "the generator not timed); p99 column: the 99.9th percentile pause with the writer.",
             f"**{AS_OF}** / **{AT_POSITION}**: in a fresh process, {SAMPLES} instants drawn "
             "uniformly over the crisis' stream times, then "
             f"{SAMPLES} positions drawn uniformly over its positions (seeded), one request at a "

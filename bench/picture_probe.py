@@ -12,6 +12,11 @@ Modes:
   read + `wire_event` + `fold` of every event;
 - `snapshot EVERY`: `picture_at(..., snapshot_every=EVERY)` on an empty snapshot table: the same
   rebuild, saving a snapshot every EVERY events;
+- `stall COUNT EVERY` (DB_URL: an empty database, migrated here): `LivePictures.apply` of COUNT
+  events of a generated long crisis, a snapshot every EVERY events, twice: with the snapshot
+  saved inline as before (plain JSON, awaited in `apply`), then handed to the writer's task
+  (encoded incrementally, compressed and written off the path); the longest pause between two
+  events folded, the pauses at snapshots, and the snapshot bytes each way kept in the table;
 - `asof FIRST LAST SAMPLES SEED`: `picture_at(..., as_of=instant)` for SAMPLES instants drawn
   uniformly between FIRST and LAST (ISO), then `picture_at(..., position=p)` for SAMPLES positions
   drawn uniformly over the crisis' positions; every latency in ms.
@@ -29,8 +34,12 @@ from typing import Any
 import orjson
 
 from bench.clock import now
+from bench.long_crisis import LongCrisis
+from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
+from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Picture
+from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, picture_at
 from services.runtime.database import make_engine
 from services.runtime.memory import tune_for_services
@@ -80,6 +89,7 @@ async def rebuild(store: EventStore, crisis_id: str, every: int = 0) -> dict[str
         "seconds": seconds,
         "events": picture["events"],
         "snapshots": await snapshots.count(crisis_id),
+        "snapshot_bytes": await snapshots.stored_bytes(crisis_id),
         "picture": summary(picture),
     }
 
@@ -115,8 +125,88 @@ async def as_of(
     return {"instant_ms": by_instant, "position_ms": by_position, "non_empty": folded}
 
 
+class InlineSnapshots(SnapshotStore):
+    """Snapshots as they were saved before: the whole picture as plain JSON, no thinning."""
+
+    async def save(self, picture: Picture) -> None:
+        """Insert the plain JSON of `picture` (the former `SnapshotStore.save`)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                picture_snapshots.insert().values(
+                    crisis_id=picture["crisis_id"],
+                    position=picture["position"],
+                    recorded_at=datetime.fromisoformat(picture["recorded_at"]),
+                    events=picture["events"],
+                    picture=orjson.dumps(picture).decode(),
+                )
+            )
+
+
+async def _fold_live(store: EventStore, count: int, every: int, *, inline: bool) -> dict[str, Any]:
+    """Fold `count` events as the live service does; each pause between two events, in ms."""
+    crisis_id = f"stall-{'inline' if inline else 'background'}"
+    crisis = LongCrisis(crisis_id, count)
+    snapshots = InlineSnapshots(store.engine) if inline else SnapshotStore(store.engine)
+    live = LivePictures(snapshots, snapshot_every=0 if inline else every)
+    pauses: list[float] = []
+    at_snapshots: list[float] = []
+    started = now()
+    for position in range(1, count + 1):
+        _, event = crisis.wire(position)
+        recorded_at = crisis.recorded_at(position).isoformat()
+        # Timed: what the loop does between two events (the writer's task gets its turn here).
+        begun = now()
+        await asyncio.sleep(0)
+        await live.apply(event, position, recorded_at)
+        picture = live.pictures[crisis_id]
+        if inline and picture["events"] % every == 0:
+            await snapshots.save(picture)
+        pause = (now() - begun) * 1000
+        pauses.append(pause)
+        if picture["events"] % every == 0:
+            at_snapshots.append(pause)
+    if not inline:
+        await live.checkpoint()  # the writer flushed, as at shutdown
+    seconds = now() - started
+    pauses.sort()
+    return {
+        "seconds": seconds,
+        "max_pause_ms": pauses[-1],
+        "p999_pause_ms": pauses[int(len(pauses) * 0.999)],
+        "median_pause_ms": pauses[len(pauses) // 2],
+        "mean_snapshot_pause_ms": sum(at_snapshots) / max(len(at_snapshots), 1),
+        "snapshots": await snapshots.count(crisis_id),
+        "snapshot_bytes": await snapshots.stored_bytes(crisis_id),
+        "plain_json_bytes": len(orjson.dumps(live.pictures[crisis_id])),
+    }
+
+
+async def stall(url: str, count: int, every: int) -> dict[str, Any]:
+    """The live fold's pauses with the snapshot saved inline, then in the background."""
+    engine = make_engine(url)
+    await upgrade(engine)
+    store = EventStore(engine)
+    try:
+        tune_for_services()
+        inline = await _fold_live(store, count, every, inline=True)
+        background = await _fold_live(store, count, every, inline=False)
+    finally:
+        await store.close()
+    return {
+        "inline": inline,
+        "background": background,
+        "max_pause_ratio": inline["max_pause_ms"] / background["max_pause_ms"],
+        "snapshot_pause_ratio": inline["mean_snapshot_pause_ms"]
+        / background["mean_snapshot_pause_ms"],
+        "bytes_ratio": inline["snapshot_bytes"] / max(background["snapshot_bytes"], 1),
+        "peak_rss_kib": status_kib("VmHWM"),
+    }
+
+
 async def main(argv: list[str]) -> dict[str, Any]:
     """Run the mode `argv` asks for; its result with this process' memory."""
+    if argv[0] == "stall":
+        return await stall(argv[1], int(argv[2]), int(argv[3]))
     mode, url, crisis_id, *rest = argv
     store = EventStore(make_engine(url))
     try:

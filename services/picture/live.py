@@ -11,7 +11,7 @@ import structlog
 
 from services.eventlog.store import EventStore
 from services.picture.fold import Event, Picture
-from services.picture.snapshots import SnapshotStore
+from services.picture.snapshots import EncodedSnapshot, PictureEncoder, SnapshotStore
 from services.picture.views import Pictures, fold_any
 
 log = structlog.get_logger(__name__)
@@ -85,6 +85,56 @@ def change_of(picture: Picture, event: Event) -> dict[str, Any]:
     }
 
 
+class SnapshotWriter:
+    """Writes the snapshots the live fold hands over, one after the other, off its path.
+
+    `submit` returns at once; a task compresses (in a thread) and writes. Snapshots are derived
+    data: one that fails to write is logged and skipped, the next one or a rebuild makes up.
+    """
+
+    def __init__(self, snapshots: SnapshotStore, *, backlog: int = 16) -> None:
+        self.snapshots = snapshots
+        self.backlog = backlog
+        self._queue: asyncio.Queue[EncodedSnapshot] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, snapshot: EncodedSnapshot) -> None:
+        """Queue `snapshot` to be written; past the backlog the oldest waiting one is dropped."""
+        if self._queue.qsize() >= self.backlog:
+            dropped = self._queue.get_nowait()
+            self._queue.task_done()
+            log.warning("picture.snapshot_dropped", crisis_id=dropped.crisis_id)
+        self._queue.put_nowait(snapshot)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write_all(), name="picture-snapshots")
+
+    async def _write_all(self) -> None:
+        while True:
+            snapshot = await self._queue.get()
+            try:
+                await self.snapshots.write(snapshot)
+            except Exception:
+                log.exception(
+                    "picture.snapshot_failed",
+                    crisis_id=snapshot.crisis_id,
+                    position=snapshot.position,
+                )
+            finally:
+                self._queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until every snapshot submitted is written (or has failed)."""
+        await self._queue.join()
+
+    async def close(self) -> None:
+        """Write what is waiting, then stop the writing task."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
 @dataclass
 class LivePictures:
     """Every crisis' picture, kept up to date from the stream."""
@@ -99,6 +149,11 @@ class LivePictures:
         default_factory=list
     )
     _dirty: set[str] = field(default_factory=set)
+    _encoders: dict[str, PictureEncoder] = field(default_factory=dict)
+    writer: SnapshotWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = SnapshotWriter(self.snapshots)
 
     async def resume(self, store: EventStore) -> int:
         """Load each crisis' last snapshot; return the stream position to resume from."""
@@ -107,6 +162,8 @@ class LivePictures:
             snapshot = await self.snapshots.latest(crisis.crisis_id)
             if snapshot is not None:
                 self.pictures[crisis.crisis_id] = snapshot
+                # Its first encoding is all of it: done now, not at its first snapshot.
+                self._encoder(crisis.crisis_id).encode(snapshot)
         known = [self.pictures.get(c.crisis_id, {"position": 0})["position"] for c in crises]
         start = min(known, default=0) + 1
         log.info("picture.resumed", crises=len(crises), snapshots=len(self.pictures), start=start)
@@ -124,6 +181,8 @@ class LivePictures:
             return None
         self._remember(event_id)
         picture = fold_any(self.pictures, event, position, recorded_at)
+        encoder = self._encoder(picture["crisis_id"])
+        encoder.touched(event)
         change = change_of(picture, event)
         self._dirty.add(picture["crisis_id"])
         for crisis_id, queue in list(self._listeners):
@@ -135,9 +194,17 @@ class LivePictures:
                     log.warning("picture.listener_dropped", crisis_id=crisis_id)
                     self.forget(queue)
         if self.snapshot_every and picture["events"] % self.snapshot_every == 0:
-            await self.snapshots.save(picture)
+            # Encoded here (only what changed since the last one), compressed and written by
+            # the writer's task: the fold and the live clients do not wait for either.
+            self.writer.submit(encoder.encode(picture))
             self._dirty.discard(picture["crisis_id"])
         return change
+
+    def _encoder(self, crisis_id: str) -> PictureEncoder:
+        encoder = self._encoders.get(crisis_id)
+        if encoder is None:
+            encoder = self._encoders[crisis_id] = PictureEncoder()
+        return encoder
 
     def _remember(self, event_id: str) -> None:
         self._recent.add(event_id)
@@ -146,9 +213,11 @@ class LivePictures:
             self._recent.discard(self._recent_order.popleft())
 
     async def checkpoint(self) -> None:
-        """Snapshot every picture changed since its last snapshot (at shutdown)."""
+        """Snapshot every picture changed since its last snapshot, and write all (at shutdown)."""
+        await self.writer.close()
+        # Written here, not queued: the backlog's limit must not drop a crisis' last snapshot.
         for crisis_id in sorted(self._dirty):
-            await self.snapshots.save(self.pictures[crisis_id])
+            await self.snapshots.write(self._encoder(crisis_id).encode(self.pictures[crisis_id]))
         self._dirty.clear()
 
     def listen(self, crisis_id: str | None) -> asyncio.Queue[dict[str, Any] | None]:

@@ -10,6 +10,7 @@ from faststream.nats import NatsBroker
 
 from services.eventlog.store import RejectedInput
 from services.picture.fold import Picture
+from services.picture.snapshots import EncodedSnapshot
 
 
 def delivered_by_jetstream(stream: str, position: int, at: datetime, consumer: str = "c") -> str:
@@ -84,13 +85,13 @@ class RecordingCell:
 
 @dataclass
 class FakeSnapshots:
-    """Keeps the pictures it is asked to snapshot."""
+    """Keeps the snapshots it is asked to write (encoded, as the live picture hands them over)."""
 
-    saved: list[Picture] = field(default_factory=list)
+    saved: list[EncodedSnapshot] = field(default_factory=list)
 
-    async def save(self, picture: Picture) -> None:
-        """Keep a copy of the picture as it stands."""
-        self.saved.append(dict(picture))
+    async def write(self, snapshot: EncodedSnapshot) -> None:
+        """Keep the snapshot."""
+        self.saved.append(snapshot)
 
 
 @dataclass

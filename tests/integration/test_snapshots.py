@@ -1,0 +1,141 @@
+"""Snapshots in a real database: thinned as they are written, written off the live path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import orjson
+import pytest
+
+from schemas.events import MainCouranteEntryRecorded
+from schemas.wire import encode
+from services.eventlog.store import EventStore
+from services.eventlog.tables import picture_snapshots
+from services.picture.fold import Picture, new_picture
+from services.picture.live import LivePictures, SnapshotWriter
+from services.picture.snapshots import (
+    KEEP_LATEST,
+    EncodedSnapshot,
+    PictureEncoder,
+    SnapshotStore,
+    kept_positions,
+    picture_at,
+)
+from tests.store_fixtures import open_store, recorded_at
+from tests.unit.samples import sample_event
+from tests.unit.test_picture_properties import T0
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+CRISIS = "alex-snapshots"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
+    async with open_store("sqlite", tmp_path) as opened:
+        yield opened
+
+
+def _picture_at(position: int, crisis_id: str = CRISIS) -> Picture:
+    picture = new_picture(crisis_id)
+    picture.update(
+        position=position,
+        events=position,
+        recorded_at=(T0 + timedelta(seconds=position)).isoformat(),
+        follow_ups={f"mc-{n}": {"entry_id": f"mc-{n}", "state": "open"} for n in range(50)},
+    )
+    return picture
+
+
+async def test_saving_snapshots_thins_the_older_ones_of_that_crisis_only(
+    store: EventStore,
+) -> None:
+    snapshots = SnapshotStore(store.engine)
+    await snapshots.save(_picture_at(7, "another-crisis"))
+    for position in range(100, 10_001, 100):
+        await snapshots.save(_picture_at(position))
+
+    kept = await snapshots.positions(CRISIS)
+
+    assert kept[-KEEP_LATEST:] == [9800, 9900, 10_000]
+    assert len(kept) < 20
+    assert set(kept) == kept_positions(kept)
+    assert await snapshots.positions("another-crisis") == [7]
+    latest = await snapshots.latest(CRISIS)
+    assert latest == orjson.loads(orjson.dumps(_picture_at(10_000)))
+
+
+async def test_a_snapshot_stored_as_plain_json_before_is_read_and_folded_on(
+    store: EventStore,
+) -> None:
+    old = _picture_at(3)
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            picture_snapshots.insert().values(
+                crisis_id=CRISIS,
+                position=3,
+                recorded_at=datetime(2020, 10, 2, 12, 0, 3, tzinfo=UTC),
+                events=3,
+                picture=orjson.dumps(old).decode(),
+            )
+        )
+    snapshots = SnapshotStore(store.engine)
+
+    assert await snapshots.latest(CRISIS) == old
+    assert (await picture_at(store, snapshots, CRISIS))["position"] == 3
+
+
+class SlowStore(SnapshotStore):
+    """A store whose writes wait until the test lets them through."""
+
+    def __init__(self, store: SnapshotStore) -> None:
+        super().__init__(store.engine)
+        self.gate = asyncio.Event()
+
+    async def write(self, snapshot: EncodedSnapshot) -> None:
+        """Write once the gate opens."""
+        await self.gate.wait()
+        await super().write(snapshot)
+
+
+async def test_the_live_fold_does_not_wait_for_a_snapshot_to_be_written(
+    store: EventStore,
+) -> None:
+    slow = SlowStore(SnapshotStore(store.engine))
+    live = LivePictures(slow, snapshot_every=2)
+    for position in range(1, 7):
+        event = sample_event(
+            MainCouranteEntryRecorded, event_id=uuid4(), crisis_id=CRISIS, entry_id=f"mc-{position}"
+        )
+        wire = orjson.loads(encode(event))
+        assert await live.apply(wire, position, recorded_at(position).isoformat()) is not None
+
+    assert live.pictures[CRISIS]["events"] == 6
+    assert await slow.count(CRISIS) == 0, "nothing written while the writes are held"
+
+    slow.gate.set()
+    await live.checkpoint()
+
+    assert await slow.positions(CRISIS) == [2, 4, 6]
+    assert await slow.latest(CRISIS) == orjson.loads(orjson.dumps(live.pictures[CRISIS]))
+
+
+async def test_a_writer_past_its_backlog_drops_the_oldest_waiting_snapshot(
+    store: EventStore,
+) -> None:
+    slow = SlowStore(SnapshotStore(store.engine))
+    writer = SnapshotWriter(slow, backlog=2)
+    encoder = PictureEncoder()
+    for position in (10, 20, 30, 40):
+        writer.submit(encoder.encode(_picture_at(position)))
+        await asyncio.sleep(0)
+
+    slow.gate.set()
+    await writer.close()
+
+    # 10 was taken by the task before the backlog filled; 20 was dropped for 40.
+    assert await slow.positions(CRISIS) == [10, 30, 40]
