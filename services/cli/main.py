@@ -207,8 +207,6 @@ def service(
             alone,
             build_services(alone, [name]),
             f"Service {name} running. Ctrl-C stops.",
-            # The run file is the whole system's (`crisis up`): a service alone leaves it be.
-            announce=False,
         )
     )
     out.print("Stopped cleanly.")

@@ -14,7 +14,7 @@ import structlog
 from nats.js import JetStreamContext
 
 from services.runtime.bus import Bus, connect
-from services.runtime.discovery import RunInfo, remove_run_info, write_run_info
+from services.runtime.discovery import RunInfo, read_run_info, remove_run_info, write_run_info
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.memory import tune_for_services
 from services.runtime.security import ADMIN, SERVICE_USERS, bare, prepare
@@ -100,6 +100,11 @@ class CrisisSystem:
         if self.services:
             tune_for_services()
         if not self.announce:
+            return
+        running = read_run_info(self.settings.run_file)
+        if running is not None and running.pid != os.getpid():
+            # A service started beside `crisis up` leaves the system's run file be.
+            log.info("run_file.kept", run_file=str(self.settings.run_file), pid=running.pid)
             return
         write_run_info(
             self.settings.run_file,
