@@ -30,10 +30,10 @@ def build_services(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> 
     from services.console.app import ConsoleService  # noqa: PLC0415
     from services.eventlog.app import EventLogService  # noqa: PLC0415
     from services.intake.app import IntakeService  # noqa: PLC0415
+    from services.ops.app import OpsService  # noqa: PLC0415
     from services.picture.app import picture_service  # noqa: PLC0415
     from services.picture.follow import SharedPicture  # noqa: PLC0415
     from services.plans.app import PlansService  # noqa: PLC0415
-    from services.runtime.ops import OpsService  # noqa: PLC0415
     from services.zone.app import ZoneService  # noqa: PLC0415
 
     shared = SharedPicture()

@@ -34,6 +34,7 @@ from services.demo.alerts import FEED, demo_alerts
 from services.demo.feed import feed, feed_alerts
 from services.demo.people import demo_people
 from services.demo.scenario import tempete_alex
+from services.deploy.nats_config import DECISION_EVENTS
 from services.eventlog.schema import upgrade
 from services.runtime.bus import Bus, connect
 from services.runtime.database import make_engine
@@ -41,7 +42,6 @@ from services.runtime.discovery import NotRunningError, resolve_nats_url, resolv
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.http import HttpServerError
 from services.runtime.logging import configure_logging
-from services.runtime.nats_config import DECISION_EVENTS
 from services.runtime.publish import PublishError
 from services.runtime.security import ADMIN, DEMO, SERVICE_USERS, bare
 from services.runtime.settings import Settings, load_settings
@@ -403,7 +403,7 @@ def infra_nats_config(
     ] = None,
 ) -> None:
     """Write nats-server's config (accounts, users, permissions) and each user's credentials."""
-    from services.runtime import nats_config  # noqa: PLC0415 (only this command needs it)
+    from services.deploy import nats_config  # noqa: PLC0415 (only this command needs it)
 
     folder = out_dir or description.parent / "secure"
     try:

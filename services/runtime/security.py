@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from services.runtime import nats_config
+from services.deploy import nats_config
 from services.runtime.discovery import NotRunningError
 from services.runtime.settings import Settings
 

@@ -1,6 +1,6 @@
 """A 3-node JetStream cluster loses no acknowledged event when its stream leader is killed.
 
-Three real nats-servers (services/runtime/cluster.py), the streams at 3 replicas, the event log
+Three real nats-servers (services/deploy/cluster.py), the streams at 3 replicas, the event log
 on SQLite: a burst of events is published from one connection that knows every node, and in
 the middle of it the node leading the CRISIS stream gets SIGKILL. Publishes refused during the
 election are counted, then sent again with the same event id; the stream and the log must hold
@@ -24,12 +24,12 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
 from schemas.envelope import Envelope
+from services.deploy.cluster import LocalCluster, node_config, production_configs
 from services.eventlog.app import EventLogService
 from services.eventlog.archive import verify_log
 from services.eventlog.core import LogRecord
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
-from services.runtime.cluster import LocalCluster, node_config, production_configs
 from services.runtime.database import make_engine
 from services.runtime.publish import MSG_ID, PublishError, publish_event
 from services.runtime.settings import Settings
@@ -210,8 +210,8 @@ def test_the_production_cluster_files_are_what_the_code_writes() -> None:
     assert sorted(expected) == ["node-1.conf", "node-2.conf", "node-3.conf"]
     for file, text in expected.items():
         path = INFRA / file
-        assert path.exists(), f"{path} is missing: python -m services.runtime.cluster {INFRA}"
-        assert path.read_text() == text, f"{path} differs from services/runtime/cluster.py"
+        assert path.exists(), f"{path} is missing: python -m services.deploy.cluster {INFRA}"
+        assert path.read_text() == text, f"{path} differs from services/deploy/cluster.py"
         assert "sync_interval: always" in text
         assert text.count("nats-route://") == 2, f"{file} routes to the two other nodes"
 

@@ -28,19 +28,7 @@ from services.auth.principals import act_subject
 from services.cell.app import CellService
 from services.cell.people import Role, add_person
 from services.console.app import ConsoleService
-from services.eventlog.app import EventLogService
-from services.eventlog.schema import upgrade
-from services.eventlog.store import EventStore
-from services.intake.app import IntakeService
-from services.intake.own_events import FEED_EVENT_TYPES
-from services.picture.app import PictureService
-from services.plans.app import PlansService
-from services.replay.core import Recorded, Timeline
-from services.replay.runner import Replay
-from services.runtime.bus import connect
-from services.runtime.database import make_engine
-from services.runtime.embedded import free_port, server_binary
-from services.runtime.nats_config import (
+from services.deploy.nats_config import (
     DECISION_EVENTS,
     ISSUER_FILE,
     SECRETS_FILE,
@@ -55,7 +43,19 @@ from services.runtime.nats_config import (
     load_secrets,
     permissions,
 )
-from services.runtime.ops import OpsService
+from services.eventlog.app import EventLogService
+from services.eventlog.schema import upgrade
+from services.eventlog.store import EventStore
+from services.intake.app import IntakeService
+from services.intake.own_events import FEED_EVENT_TYPES
+from services.ops.app import OpsService
+from services.picture.app import PictureService
+from services.plans.app import PlansService
+from services.replay.core import Recorded, Timeline
+from services.replay.runner import Replay
+from services.runtime.bus import connect
+from services.runtime.database import make_engine
+from services.runtime.embedded import free_port, server_binary
 from services.runtime.settings import Settings
 from services.runtime.topology import (
     CRISIS_STREAM,

@@ -11,11 +11,11 @@ import pytest
 from schemas.events import SituationReportIssued
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
+from services.ops.app import OpsConfigError, OpsService
 from services.runtime.bus import Bus
 from services.runtime.database import make_engine
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.http import HttpServerError
-from services.runtime.ops import OpsConfigError, OpsService
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
 from tests.unit.samples import incident_reported, sample_event

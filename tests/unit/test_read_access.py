@@ -14,11 +14,11 @@ from structlog.testing import capture_logs
 
 from services.auth.principals import Kind, Principal
 from services.cell.people import Role
+from services.ops import app as ops
 from services.picture import http as picture_http
 from services.picture.fold import new_picture
 from services.picture.http import OPEN_PATHS, build_api
 from services.picture.live import LivePictures
-from services.runtime import ops
 
 pytestmark = pytest.mark.unit
 

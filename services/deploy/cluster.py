@@ -1,7 +1,7 @@
 """A JetStream cluster of N nats-servers: its configuration, and its nodes run as child processes.
 
 One function writes the configuration of a node (`node_config`), for the production files in
-`infra/nats/cluster/` (`production_configs`, rewritten by `python -m services.runtime.cluster
+`infra/nats/cluster/` (`production_configs`, rewritten by `python -m services.deploy.cluster
 infra/nats/cluster`) and for `LocalCluster`, which runs N nodes on this machine for the fault
 tests: free client, route and monitoring ports, one JetStream store per node, and each node
 stoppable, killable (SIGKILL) and restartable on its own port and store.
@@ -140,7 +140,7 @@ EXAMPLE_NODES = tuple(
 PRODUCTION_STORE_DIR = "/var/lib/nats/jetstream"
 
 _PRODUCTION_HEADER = """\
-# Written by services/runtime/cluster.py (python -m services.runtime.cluster infra/nats/cluster):
+# Written by services/deploy/cluster.py (python -m services.deploy.cluster infra/nats/cluster):
 # edit the code, not this file. Replace the example hostnames nats-{{1,2,3}}.crisis.example with
 # yours. Run on its host: nats-server -c {file}
 # A client connected to any node learns the others' client URLs from it and reconnects to them.
@@ -386,9 +386,9 @@ class LocalCluster:
 
 
 def main(argv: Sequence[str]) -> int:
-    """`python -m services.runtime.cluster DIR`: (re)write the production configs into DIR."""
+    """`python -m services.deploy.cluster DIR`: (re)write the production configs into DIR."""
     if len(argv) != 1:
-        sys.stderr.write("usage: python -m services.runtime.cluster DIR\n")
+        sys.stderr.write("usage: python -m services.deploy.cluster DIR\n")
         return 2
     for path in write_production_configs(Path(argv[0])):
         sys.stdout.write(f"{path}\n")

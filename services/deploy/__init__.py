@@ -1,0 +1,1 @@
+"""Deployment generators: the secured NATS configuration, the 3-node cluster."""

@@ -1,0 +1,1 @@
+"""Operations: /health, /ready and Prometheus /metrics of a running system."""
