@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from faststream.nats import NatsBroker
+from faststream.nats import JStream, NatsBroker
 from faststream.specification import AsyncAPI
 
 from schemas import subjects
 from schemas.catalogue import TYPE_NAMES
 from services.cell import app as cell_app
 from services.eventlog import app as eventlog_app
-from services.picture import app as picture_app
 from services.runtime.settings import Settings
+from services.runtime.topology import CRISIS_STREAM
 
 VERSION = "0.2.0"
 
@@ -42,7 +42,17 @@ def _eventlog(broker: NatsBroker, settings: Settings) -> None:
 
 
 def _picture(broker: NatsBroker, _settings: Settings) -> None:
-    picture_app.register(broker, _Unused(), 1)  # type: ignore[arg-type]
+    # The picture follows with a plain nats-py ordered consumer (services.picture.app.follow):
+    # its channel is declared here for the document only.
+    @broker.subscriber(
+        subjects.LIVE_ALL,
+        stream=JStream(CRISIS_STREAM, declare=False),
+        ordered_consumer=True,
+        title="picture",
+        description="Folds every live event into its crisis' picture.",
+    )
+    async def on_event(_body: bytes) -> None:
+        """Documented only."""
 
 
 def _cell(broker: NatsBroker, _settings: Settings) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import nats
 import orjson
 import structlog
-from faststream import Context
-from faststream.middlewares import AckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker
-from faststream.nats.message import NatsMessage
+from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from schemas import subjects
 from schemas.registry import DecodeError
@@ -19,42 +22,49 @@ from services.eventlog.store import EventStore
 from services.picture.http import RECHECK_S, build_api
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, wire_event
+from services.runtime.bus import servers
 from services.runtime.database import make_engine
 from services.runtime.http import HttpServer, HttpServerError
 from services.runtime.settings import Settings
-from services.runtime.streams import instant_text, raw_body, service_broker
+from services.runtime.streams import instant_text
 from services.runtime.topology import CRISIS_STREAM
 
 log = structlog.get_logger(__name__)
 
 
-def register(broker: NatsBroker, live: LivePictures, start: int) -> None:
-    """Follow every live event from `start` with an ordered consumer and fold it."""
+def fold_message(live: LivePictures) -> Callable[[Msg], Awaitable[None]]:
+    """The callback that folds one delivered live event into `live`."""
 
-    # An ordered consumer: pushed in stream order with no acks to wait for, which keeps the
-    # delay to live clients short. Nothing is lost by not acking: the picture resumes from its
-    # snapshots and the stream, and a fold that fails is logged and left to the next rebuild.
-    @broker.subscriber(
-        subjects.LIVE_ALL,
-        stream=JStream(CRISIS_STREAM, declare=False),
-        ordered_consumer=True,
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-        config=ConsumerConfig(opt_start_seq=start),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_body,
-        title="picture",
-        description="Folds every live event into its crisis' picture.",
-    )
-    async def on_event(message: NatsMessage = Context("message")) -> None:
-        raw: Msg = message.raw_message
-        meta = raw.metadata
-        recorded_at = instant_text(meta.timestamp)
+    async def on_event(msg: Msg) -> None:
+        meta = msg.metadata
         try:
-            event = wire_event(raw.data)
+            event = wire_event(msg.data)
         except (orjson.JSONDecodeError, KeyError, DecodeError):
             log.warning("picture.undecodable", position=meta.sequence.stream)
             return
-        await live.apply(event, meta.sequence.stream, recorded_at)
+        await live.apply(event, meta.sequence.stream, instant_text(meta.timestamp))
+
+    return on_event
+
+
+async def follow(
+    js: JetStreamContext, live: LivePictures, start: int
+) -> JetStreamContext.PushSubscription:
+    """Follow every live event from `start` with a plain nats-py ordered consumer and fold it.
+
+    Ordered: pushed in stream order with no acks to wait for, which keeps the delay to live
+    clients short. Nothing is lost by not acking: the picture resumes from its snapshots and the
+    stream, and a fold that fails is logged and left to the next rebuild. Not a FastStream
+    subscriber: its dispatch cost 4.3 times the CPU per event of this callback, in the same run
+    (bench/results-picture-dispatch.md).
+    """
+    return await js.subscribe(
+        subjects.LIVE_ALL,
+        stream=CRISIS_STREAM,
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start),
+        cb=fold_message(live),
+    )
 
 
 # Kept under its old name for callers that catch it.
@@ -87,7 +97,8 @@ class PictureService:
         self.verifier = verifier
         self.stream_recheck_s = stream_recheck_s
         self.live: LivePictures | None = None
-        self.broker: NatsBroker | None = None
+        self._nc: Client | None = None
+        self._subscription: JetStreamContext.PushSubscription | None = None
         self.http = HttpServer("picture", "CRISIS_PICTURE_PORT")
         self.url = ""
         self.started_from = 0
@@ -102,10 +113,11 @@ class PictureService:
             )
         self.live = LivePictures(snapshots, snapshot_every=self.settings.picture_snapshot_every)
         start = self.started_from = await self.live.resume(self.store)
-        self.broker = service_broker(nats_url, self.name)
-        register(self.broker, self.live, start)
         try:
-            await self.broker.start()
+            self._nc = await nats.connect(
+                servers(nats_url), name="crisis-picture", max_reconnect_attempts=-1
+            )
+            self._subscription = await follow(self._nc.jetstream(), self.live, start)
             api = build_api(
                 self.live, self.store, snapshots, self.verifier, recheck_s=self.stream_recheck_s
             )
@@ -121,9 +133,13 @@ class PictureService:
         if self.live is not None:
             self.live.close()
         await self.http.stop()
-        if self.broker is not None:
-            await self.broker.stop()
-            self.broker = None
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self._subscription.unsubscribe()
+            self._subscription = None
+        if self._nc is not None:
+            await self._nc.drain() if self._nc.is_connected else await self._nc.close()
+            self._nc = None
         if self.live is not None:
             await self.live.checkpoint()
         if self.store is not None:

@@ -1,27 +1,33 @@
-"""Wiring of the picture service's live-event subscriber on FastStream's in-memory broker.
+"""Wiring of the picture service's live-event callback, fed JetStream deliveries by hand.
 
-The in-memory broker does not emulate ack, redelivery or dedup, nor the ordered consumer's
-start position or stream order: what depends on them is tested on a real server
-(tests/integration/test_picture_service.py). A JetStream delivery's metadata (stream position,
-time) lives in its `$JS.ACK.…` reply subject, so each test publishes with one it makes.
+The picture follows with a plain nats-py ordered consumer (its FastStream subscriber cost 4.3
+times the CPU per event: bench/results-picture-dispatch.md), so these tests hand its callback
+`Msg`s as nats-py delivers them, and check what `follow` asks the server for. Ack, redelivery,
+dedup, the start position and stream order are the server's: they are tested on a real one
+(tests/integration/test_picture_service.py). A delivery's metadata (stream position, time)
+lives in its `$JS.ACK.…` reply subject, so each test makes one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 from uuid import uuid4
 
 import pytest
 import structlog
-from faststream.nats import NatsBroker, TestNatsBroker
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
 from structlog.testing import capture_logs
 
 from schemas import subjects
+from schemas.envelope import Envelope
 from schemas.events import CrisisOpened
 from schemas.wire import encode
 from services.picture import app as picture_app
-from services.picture.app import register
+from services.picture.app import fold_message, follow
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore
 from services.runtime.topology import CRISIS_STREAM
@@ -39,11 +45,20 @@ def _fresh_logger(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(picture_app, "log", structlog.get_logger(picture_app.__name__))
 
 
-def live_pictures(broker: NatsBroker, snapshots: FakeSnapshots | None = None) -> LivePictures:
-    """Live pictures over fake snapshots, registered as the service registers them."""
-    live = LivePictures(cast("SnapshotStore", snapshots or FakeSnapshots()), snapshot_every=0)
-    register(broker, live, start=1)
-    return live
+def live_pictures(snapshots: FakeSnapshots | None = None, every: int = 0) -> LivePictures:
+    """Live pictures over fake snapshots."""
+    return LivePictures(cast("SnapshotStore", snapshots or FakeSnapshots()), snapshot_every=every)
+
+
+def delivery(body: bytes | Envelope, position: int) -> Msg:
+    """A message as the ordered consumer delivers it at `position`."""
+    data = encode(body) if isinstance(body, Envelope) else body
+    return Msg(
+        _client=None,  # type: ignore[arg-type]
+        subject="crisis.x.y",
+        reply=delivered_by_jetstream(CRISIS_STREAM, position, RECORDED),
+        data=data,
+    )
 
 
 def crisis_opened() -> CrisisOpened:
@@ -52,33 +67,21 @@ def crisis_opened() -> CrisisOpened:
 
 
 async def test_a_live_event_is_folded_into_its_crisis_picture_at_its_stream_position() -> None:
-    broker = NatsBroker()
-    live = live_pictures(broker)
+    live = live_pictures()
     event = crisis_opened()
-    async with TestNatsBroker(broker) as test_broker:
-        await test_broker.publish(
-            encode(event),
-            subjects.live(event.crisis_id, event.type),
-            reply_to=delivered_by_jetstream(CRISIS_STREAM, 7, RECORDED),
-        )
+    await fold_message(live)(delivery(event, 7))
     picture = live.pictures[event.crisis_id]
     assert (picture["state"], picture["name"]) == ("open", "Tempête Alex")
     assert (picture["position"], picture["recorded_at"]) == (7, "2020-10-02T12:34:56Z")
 
 
 async def test_each_folded_event_is_pushed_to_the_live_clients_of_its_crisis() -> None:
-    broker = NatsBroker()
-    live = live_pictures(broker)
+    live = live_pictures()
     listener = live.listen(crisis_opened().crisis_id)
-    events = [crisis_opened(), incident_reported()]
-    async with TestNatsBroker(broker) as test_broker:
-        for position, event in enumerate(events, start=1):
-            await test_broker.publish(
-                encode(event),
-                subjects.live(event.crisis_id, event.type),
-                reply_to=delivered_by_jetstream(CRISIS_STREAM, position, RECORDED),
-            )
-    changes = [listener.get_nowait() for _ in events]
+    on_event = fold_message(live)
+    for position, event in enumerate([crisis_opened(), incident_reported()], start=1):
+        await on_event(delivery(event, position))
+    changes = [listener.get_nowait() for _ in range(2)]
     assert [(c["type"], c["position"]) for c in changes if c] == [
         ("crisis.opened", 1),
         ("incident.reported", 2),
@@ -86,18 +89,12 @@ async def test_each_folded_event_is_pushed_to_the_live_clients_of_its_crisis() -
 
 
 async def test_every_snapshot_due_is_taken_as_events_are_folded() -> None:
-    broker = NatsBroker()
     snapshots = FakeSnapshots()
-    live = LivePictures(cast("SnapshotStore", snapshots), snapshot_every=2)
-    register(broker, live, start=1)
-    async with TestNatsBroker(broker) as test_broker:
-        for position, event in enumerate([crisis_opened(), incident_reported()], start=1):
-            await test_broker.publish(
-                encode(event),
-                subjects.live(event.crisis_id, event.type),
-                reply_to=delivered_by_jetstream(CRISIS_STREAM, position, RECORDED),
-            )
-        await live.writer.flush()  # written off the hot path, by the live picture's writer
+    live = live_pictures(snapshots, every=2)
+    on_event = fold_message(live)
+    for position, event in enumerate([crisis_opened(), incident_reported()], start=1):
+        await on_event(delivery(event, position))
+    await live.writer.flush()  # written off the hot path, by the live picture's writer
     assert [(s.crisis_id, s.position) for s in snapshots.saved] == [("alex-06-2020", 2)]
 
 
@@ -112,39 +109,35 @@ async def test_every_snapshot_due_is_taken_as_events_are_folded() -> None:
 async def test_an_undecodable_body_is_skipped_without_raising_and_the_next_event_folds(
     body: bytes,
 ) -> None:
-    broker = NatsBroker()
-    live = live_pictures(broker)
+    live = live_pictures()
+    on_event = fold_message(live)
     event = crisis_opened()
     with capture_logs() as logs:
-        async with TestNatsBroker(broker) as test_broker:
-            await test_broker.publish(
-                body,
-                subjects.live(event.crisis_id, event.type),
-                reply_to=delivered_by_jetstream(CRISIS_STREAM, 3, RECORDED),
-            )
-            assert live.pictures == {}
-            await test_broker.publish(
-                encode(event),
-                subjects.live(event.crisis_id, event.type),
-                reply_to=delivered_by_jetstream(CRISIS_STREAM, 4, RECORDED),
-            )
+        await on_event(delivery(body, 3))
+        assert live.pictures == {}
+        await on_event(delivery(event, 4))
     skipped = [e for e in logs if e["event"] == "picture.undecodable"]
     assert [e["position"] for e in skipped] == [3]
     assert live.pictures[event.crisis_id]["position"] == 4
 
 
-async def test_the_picture_does_not_fold_replays_or_dead_letters() -> None:
-    broker = NatsBroker()
-    live = live_pictures(broker)
-    event = crisis_opened()
-    async with TestNatsBroker(broker) as test_broker:
-        for subject in (
-            subjects.replay("retex", event.crisis_id, event.type),
-            subjects.deadletter("meteo-france"),
-        ):
-            await test_broker.publish(
-                encode(event),
-                subject,
-                reply_to=delivered_by_jetstream(CRISIS_STREAM, 1, RECORDED),
-            )
-    assert live.pictures == {}
+@dataclass
+class _RecordingJetStream:
+    """Records what `follow` subscribes to."""
+
+    asked: list[dict[str, Any]] = field(default_factory=list)
+
+    async def subscribe(self, subject: str, **options: Any) -> object:
+        self.asked.append({"subject": subject, **options})
+        return object()
+
+
+async def test_the_picture_follows_the_live_stream_only_from_its_resume_position() -> None:
+    js = _RecordingJetStream()
+    await follow(cast("JetStreamContext", js), live_pictures(), 42)
+    [asked] = js.asked
+    assert asked["subject"] == subjects.LIVE_ALL
+    assert asked["stream"] == CRISIS_STREAM
+    assert asked["ordered_consumer"] is True
+    assert asked["config"].deliver_policy is DeliverPolicy.BY_START_SEQUENCE
+    assert asked["config"].opt_start_seq == 42
