@@ -20,7 +20,13 @@ from rich.table import Table
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
 from services.bootstrap import SERVICE_NAMES, build_services
-from services.cli import cell_commands, login_commands, replay_commands, report_commands
+from services.cli import (
+    cell_commands,
+    login_commands,
+    maincourante_commands,
+    replay_commands,
+    report_commands,
+)
 from services.cli.bus_commands import publish_one, read_event, stdout_line, tail
 from services.cli.credentials import Held, NoCredentialError, choose
 from services.cli.deadletter_commands import deadletter_app
@@ -68,6 +74,7 @@ replay_commands.register(app)
 app.command("review")(review_command)
 app.add_typer(user_app, name="user")
 app.add_typer(log_app, name="log")
+maincourante_commands.register(log_app)
 app.add_typer(picture_app, name="picture")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(infra_app, name="infra")

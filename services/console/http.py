@@ -31,6 +31,7 @@ from services.cell.core import allowed
 from services.cell.people import READ_ONLY, Person
 from services.console.auth import COOKIE, Session, Sessions
 from services.picture.fold import Picture, new_picture
+from services.picture.http import MainCouranteLog, MainCouranteQuery
 from services.picture.views import view
 from services.runtime.settings import Settings
 from services.runtime.streams import instant_text
@@ -93,6 +94,10 @@ class Backend(Protocol):
 
     async def picture_as_of(self, crisis_id: str, at: datetime) -> Picture:
         """The picture of a crisis as the cell knew it at `at`, from the log."""
+
+    @property
+    def store(self) -> MainCouranteLog:
+        """The event log: the full main courante is read from it."""
 
 
 def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastAPI:
@@ -179,6 +184,7 @@ def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastA
         return Response(page, media_type="text/html; charset=utf-8")
 
     _review(api, backend, sessions)
+    _main_courante(api, backend, sessions)
 
     @api.post("/api/crises/{crisis_id}/act", response_model=None)
     async def act(crisis_id: str, request: Request) -> Response:
@@ -349,6 +355,24 @@ def _review(api: FastAPI, backend: Backend, sessions: Sessions) -> None:
         picture = await backend.picture_as_of(crisis_id, instant)
         return Response(
             orjson.dumps(view(picture, instant_text(instant))), media_type="application/json"
+        )
+
+
+def _main_courante(api: FastAPI, backend: Backend, sessions: Sessions) -> None:
+    """The full main courante from the log, paged and filtered, for a signed-in person."""
+
+    @api.get("/api/crises/{crisis_id}/main-courante", response_model=None)
+    async def main_courante(crisis_id: str, request: Request) -> Response:
+        # The session first: nothing, not even a complaint about the filters, before it.
+        if sessions.find(request.cookies.get(COOKIE)) is None:
+            return JSONResponse({"error": "not logged in"}, status_code=401)
+        params = request.query_params
+        try:
+            query = MainCouranteQuery.from_params(crisis_id, params, params.getlist("type"))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return Response(
+            orjson.dumps(await query.page(backend.store)), media_type="application/json"
         )
 
 

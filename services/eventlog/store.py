@@ -8,23 +8,28 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     Select,
+    String,
     bindparam,
+    cast,
     func,
+    or_,
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.eventlog import bulk
-from services.eventlog.core import ChainHead, LogRecord
+from services.eventlog.core import MAIN_COURANTE_ENTRY, ChainHead, LogRecord
 from services.eventlog.tables import chain_heads, events, rejected_inputs
 
 _RECORD_COLUMNS = [events.c[name] for name in bulk.FIELDS]
@@ -39,6 +44,17 @@ _MOVE_HEAD = (
         last_recorded_at=bindparam("last_recorded_at"),
     )
 )
+
+# What the full main courante shows besides its entries: follow-ups done, decisions and tasks.
+MAIN_COURANTE_TYPES = (
+    MAIN_COURANTE_ENTRY,
+    "maincourante.follow_up_done",
+    "decision.taken",
+    "task.assigned",
+    "task.completed",
+)
+# The payload fields a main-courante search looks in: the free text and the parties of each type.
+_SEARCHED_FIELDS = ("text", "sender", "recipient", "outcome", "title", "assignee", "taken_by")
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +380,65 @@ class EventStore:
             if len(rows) < chunk:
                 return
             last = rows[-1].crisis_seq
+
+    async def main_courante(
+        self,
+        crisis_id: str,
+        *,
+        types: Sequence[str] = (MAIN_COURANTE_ENTRY,),
+        actor: str | None = None,
+        search: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        clock: Literal["cell", "world"] = "cell",
+        after: int | None = None,
+        newest_first: bool = True,
+        limit: int = 50,
+    ) -> list[LogRecord]:
+        """A page of one crisis' main courante (entries by default), newest first by default.
+
+        Keyset paging on `position`: pass the last record's position as `after` to get the next
+        page, in the same order. `search` is a case-insensitive substring (`%` and `_` taken
+        literally) of the payload's text, sender, recipient, outcome, title, assignee or
+        taken_by; SQLite folds ASCII case only. `since` and `until` (both included) bound
+        `recorded_at` (clock "cell": when the cell logged it) or `occurred_at` ("world").
+        Read through the (crisis_id, position) index.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if clock not in ("cell", "world"):
+            raise ValueError(f"clock is 'cell' or 'world', not {clock!r}")
+        if not types:
+            return []
+        instant = events.c.recorded_at if clock == "cell" else events.c.occurred_at
+        query = select(*_RECORD_COLUMNS).where(
+            events.c.crisis_id == crisis_id, events.c.type.in_(list(types))
+        )
+        if after is not None:
+            query = query.where(
+                events.c.position < after if newest_first else events.c.position > after
+            )
+        if actor is not None:
+            query = query.where(events.c.actor == actor)
+        if since is not None:
+            query = query.where(instant >= since)
+        if until is not None:
+            query = query.where(instant <= until)
+        if search:
+            fields = [self._payload_text(name) for name in _SEARCHED_FIELDS]
+            query = query.where(or_(*(f.icontains(search, autoescape=True) for f in fields)))
+        order = events.c.position.desc() if newest_first else events.c.position
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(order).limit(limit))).all()
+        return [LogRecord(*row) for row in rows]
+
+    def _payload_text(self, name: str) -> ColumnElement[str]:
+        """One top-level text field of the stored JSON payload (NULL when absent)."""
+        if self.engine.dialect.name == "postgresql":
+            # The column is TEXT: cast to JSON (not JSONB: no rewrite of the document) for ->>.
+            field: ColumnElement[str] = cast(events.c.payload, PG_JSON)[name].astext
+            return field
+        return func.json_extract(events.c.payload, f"$.{name}", type_=String)
 
     async def rejected(self, *, limit: int = 100, source: str | None = None) -> list[RejectedInput]:
         """The most recent rejected inputs, newest first."""

@@ -9,10 +9,10 @@ dependency of the whole application, so a route added later is guarded unless it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Protocol, Self
 
 import orjson
 import structlog
@@ -21,12 +21,13 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.auth.principals import Principal, TokenVerifier
-from services.eventlog.store import EventStore
+from services.eventlog.core import LogRecord
+from services.eventlog.store import MAIN_COURANTE_TYPES, EventStore
 from services.picture.fold import Picture
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, picture_at
 from services.picture.views import comparable, diff, view
-from services.runtime.streams import now_text
+from services.runtime.streams import instant_text, now_text
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,8 @@ RECHECK_S = 30.0  # how often a live stream asks again whether its token still h
 SSE_BATCH = 500
 # Routes that answer without a token; they must say nothing about any crisis.
 OPEN_PATHS = frozenset({"/health"})
+MAIN_COURANTE_PAGE = 50
+MAIN_COURANTE_MAX_PAGE = 200
 
 _BEARER = HTTPBearer(
     auto_error=False, description="A session token (`crisis login`) or a service token."
@@ -54,6 +57,158 @@ def _aware(instant: datetime | None, name: str) -> datetime | None:
     if instant is not None and instant.tzinfo is None:
         raise HTTPException(422, f"{name} needs a time zone, e.g. 2020-10-02T14:32:00+02:00")
     return instant
+
+
+Clock = Literal["cell", "world"]
+
+
+class MainCouranteLog(Protocol):
+    """What reading the full main courante needs of the event log."""
+
+    async def main_courante(
+        self,
+        crisis_id: str,
+        *,
+        types: Sequence[str],
+        actor: str | None,
+        search: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        clock: Clock,
+        after: int | None,
+        newest_first: bool,
+        limit: int,
+    ) -> list[LogRecord]:
+        """A page of one crisis' main courante, as EventStore.main_courante."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MainCouranteQuery:
+    """One page asked of the full main courante: filters, cursor and page size (capped)."""
+
+    crisis_id: str
+    types: tuple[str, ...] = (MAIN_COURANTE_TYPES[0],)
+    actor: str | None = None
+    search: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    clock: Clock = "cell"
+    after: int | None = None
+    oldest_first: bool = False
+    limit: int = MAIN_COURANTE_PAGE
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.types) - set(MAIN_COURANTE_TYPES))
+        if unknown:
+            raise ValueError(
+                f"type {', '.join(unknown)} is not in the main courante; "
+                f"choose among {', '.join(MAIN_COURANTE_TYPES)}"
+            )
+        if self.clock not in ("cell", "world"):
+            raise ValueError(f"clock is cell or world, not {self.clock!r}")
+        for name in ("since", "until"):
+            instant = getattr(self, name)
+            if instant is not None and instant.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone, e.g. 2020-10-02T14:32:00+02:00")
+        if self.after is not None and self.after < 0:
+            raise ValueError("after is a position, 0 or more")
+        if self.limit < 1:
+            raise ValueError("limit is 1 or more")
+
+    @classmethod
+    def from_params(cls, crisis_id: str, params: Mapping[str, str], types: list[str]) -> Self:
+        """From a query string's values (`types`: every `type` given); ValueError if invalid."""
+        text = {name: (params.get(name) or "").strip() or None for name in _PARAMS}
+        limit, after = text["limit"], text["after"]
+        if (limit and not limit.isdigit()) or (after and not after.isdigit()):
+            raise ValueError("limit and after are whole numbers")
+        if text["order"] not in (None, "newest", "oldest"):
+            raise ValueError("order is newest or oldest")
+        return cls(
+            crisis_id,
+            types=split_types(types),
+            actor=text["actor"],
+            search=text["q"],
+            since=_instant(text["since"], "since"),
+            until=_instant(text["until"], "until"),
+            clock=text["clock"] or "cell",  # type: ignore[arg-type]  # checked in __post_init__
+            after=int(after) if after else None,
+            oldest_first=text["order"] == "oldest",
+            limit=int(limit) if limit else MAIN_COURANTE_PAGE,
+        )
+
+    async def page(self, log: MainCouranteLog) -> dict[str, Any]:
+        """The entries of this page and the cursor of the next one (None on the last page)."""
+        size = min(self.limit, MAIN_COURANTE_MAX_PAGE)
+        # One more than the page: a full last page then says there is nothing after it.
+        records = await log.main_courante(
+            self.crisis_id,
+            types=self.types,
+            actor=self.actor,
+            search=self.search,
+            since=self.since,
+            until=self.until,
+            clock=self.clock,
+            after=self.after,
+            newest_first=not self.oldest_first,
+            limit=size + 1,
+        )
+        shown = records[:size]
+        more = len(records) > size
+        return {
+            "crisis_id": self.crisis_id,
+            "order": "oldest" if self.oldest_first else "newest",
+            "entries": [main_courante_item(record) for record in shown],
+            "next": shown[-1].position if more else None,
+        }
+
+
+_PARAMS = ("actor", "q", "since", "until", "clock", "after", "order", "limit")
+
+
+def split_types(given: Sequence[str]) -> tuple[str, ...]:
+    """`type` values, repeated or comma-separated; the entries alone when none is given."""
+    types = tuple(
+        dict.fromkeys(t.strip() for value in given for t in value.split(",") if t.strip())
+    )
+    return types or (MAIN_COURANTE_TYPES[0],)
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 instant") from None
+
+
+def main_courante_item(record: LogRecord) -> dict[str, Any]:
+    """A record of the main courante as the API, the console and the command line show it."""
+    e = record.event().model_dump(mode="json")
+    owner = e.get("follow_up_owner") or (e.get("assignee") if "task_id" in e else None)
+    due = e.get("follow_up_due") or e.get("due_at")
+    return {
+        "position": record.position,
+        "number": record.mc_number,
+        "type": record.type,
+        "status": record.status,
+        "recorded_at": instant_text(record.recorded_at),
+        "occurred_at": instant_text(record.occurred_at),
+        "actor": record.actor,
+        "entry_id": e.get("entry_id"),
+        "decision_id": e.get("decision_id"),
+        "task_id": e.get("task_id"),
+        "direction": e.get("direction"),
+        "sender": e.get("sender") or e.get("taken_by"),
+        "recipient": e.get("recipient") or e.get("assignee"),
+        "medium": e.get("medium"),
+        "priority": e.get("priority"),
+        "text": e.get("text") or e.get("title") or e.get("outcome"),
+        "follow_up": {"owner": owner, "due": due} if owner else None,
+        "corrects_entry_id": e.get("corrects_entry_id"),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +377,8 @@ def build_api(
             "changes": changes,
         }
 
+    _main_courante_route(api, store)
+
     @api.get("/crises/{crisis_id}/events")
     async def crisis_events(crisis_id: str, request: Request) -> StreamingResponse:
         """Server-Sent Events: one `change` per event folded into this crisis' picture (`*`: all).
@@ -253,6 +410,57 @@ def build_api(
         )
 
     return api
+
+
+def _main_courante_route(api: FastAPI, store: MainCouranteLog) -> None:
+    """GET /crises/{crisis_id}/main-courante: guarded, as every route, by the app's reader check."""
+
+    @api.get("/crises/{crisis_id}/main-courante")
+    async def crisis_main_courante(
+        crisis_id: str,
+        *,
+        type_: Annotated[
+            list[str] | None,
+            Query(
+                alias="type",
+                description="Event types, repeated or comma-separated (default: the entries): "
+                + ", ".join(MAIN_COURANTE_TYPES),
+            ),
+        ] = None,
+        actor: Annotated[str | None, Query(max_length=500, description="Who recorded it.")] = None,
+        q: Annotated[
+            str | None, Query(max_length=500, description="Text searched, any case.")
+        ] = None,
+        since: Annotated[datetime | None, Query(description="ISO instant, included.")] = None,
+        until: Annotated[datetime | None, Query(description="ISO instant, included.")] = None,
+        clock: Annotated[
+            Clock, Query(description="`cell`: recorded_at; `world`: occurred_at.")
+        ] = "cell",
+        after: Annotated[
+            int | None, Query(ge=0, description="The `next` of the previous page.")
+        ] = None,
+        order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
+        limit: Annotated[
+            int, Query(ge=1, description=f"Page size, at most {MAIN_COURANTE_MAX_PAGE}.")
+        ] = MAIN_COURANTE_PAGE,
+    ) -> dict[str, Any]:
+        """The full main courante from the log, a page at a time, filtered; `next` pages on."""
+        try:
+            query = MainCouranteQuery(
+                crisis_id,
+                types=split_types(type_ or []),
+                actor=actor,
+                search=q,
+                since=since,
+                until=until,
+                clock=clock,
+                after=after,
+                oldest_first=order == "oldest",
+                limit=limit,
+            )
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return await query.page(store)
 
 
 def _point(value: str | None) -> tuple[int | None, datetime | None]:

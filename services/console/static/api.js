@@ -37,6 +37,10 @@ export const span = (crisisId) => getJson(`/api/crises/${encodeURIComponent(cris
 export const asOf = (crisisId, at) =>
   getJson(`/api/crises/${encodeURIComponent(crisisId)}/as_of?at=${encodeURIComponent(at)}`);
 
+/** A page of the full main courante from the log: {entries, next}; `params` a URLSearchParams. */
+export const mainCourante = (crisisId, params) =>
+  getJson(`/api/crises/${encodeURIComponent(crisisId)}/main-courante?${params}`);
+
 /** Where the rendered report `number` is (a draft with `draft`). */
 export function sitrepUrl(crisisId, number, draft = false) {
   return `/api/crises/${encodeURIComponent(crisisId)}/sitreps/${encodeURIComponent(number)}.html${draft ? "?draft=1" : ""}`;

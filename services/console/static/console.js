@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { $, el, fill } from "./dom.js";
 import { setupForms } from "./forms.js";
 import { LANGS, setLang, storedLang, t, translatePage, when, word } from "./i18n.js";
+import { setupJournal } from "./journal.js";
 import { IncidentMap } from "./map.js";
 import * as panels from "./panels.js";
 import { setupReview } from "./review.js";
@@ -25,6 +26,7 @@ const state = {
 let map = null;
 let forms = null;
 let review = null;
+let journal = null;
 // Bumped whenever the crisis or the mode changes: what comes back for an earlier turn is dropped.
 let turn = 0;
 let toastTimer = null;
@@ -292,6 +294,7 @@ async function selectCrisis(crisisId) {
   state.picture = null;
   map.forget();
   history.replaceState(null, "", `#${encodeURIComponent(crisisId)}`);
+  journal.refresh();
   $("#crisis-select").value = crisisId;
   if (state.review) {
     // Still in review: the other crisis is reviewed, unless its log holds nothing.
@@ -358,6 +361,7 @@ async function start() {
     },
     onFail: () => toast(t("review.failed"), true),
   });
+  journal = setupJournal({ crisisId: () => state.crisisId, reviewAt: () => (state.review ? state.reviewAt : null) });
   $("#review-toggle").addEventListener("click", () => (state.review ? leaveReview() : enterReview()));
   $("#review-exit").addEventListener("click", () => {
     leaveReview();
