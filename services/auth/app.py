@@ -145,6 +145,15 @@ class AuthService:
             raise
 
     async def _start(self, nats_url: str) -> None:
+        if not self.settings.auth_issuer_path.exists():
+            # A server configured without the callout (CRISIS_NATS_URL to one of them) never asks.
+            log.warning(
+                "auth.no_issuer",
+                issuer_file=str(self.settings.auth_issuer_path),
+                hint="people cannot log in: generate the server's configuration with "
+                "`crisis infra nats-config` and set CRISIS_AUTH_ISSUER_FILE",
+            )
+            return
         engine = self._engine
         if engine is None:
             engine = make_engine(self.settings.database_url)

@@ -29,7 +29,9 @@ from services.cli.main import app
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
+from services.runtime.bus import Bus
 from services.runtime.database import make_engine
+from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.settings import Settings
 from services.runtime.system import CrisisSystem
 from services.runtime.topology import CRISIS_STREAM
@@ -356,3 +358,14 @@ async def test_a_person_reads_what_is_published_from_now_on(
 async def test_the_database_is_readable_by_its_owner_only(secured: CrisisSystem) -> None:
     database = secured.settings.var_dir / "crisis.db"
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+async def test_the_auth_service_stays_idle_on_a_server_without_the_callout(
+    nats_server: EmbeddedNatsServer, settings: Settings, bus: Bus
+) -> None:
+    del bus
+    wired = settings.model_copy(update={"nats_url": nats_server.url})
+    auth = AuthService(wired)
+    await auth.start(nats_server.url)  # no issuer seed under var/: it says so, and waits
+    assert auth.authority is None
+    await auth.stop()
