@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ from bench.procs import (
 )
 from bench.report import Reporter, Row, Update, failure
 from schemas.envelope import Envelope
+from services.auth.sessions import SessionStore
+from services.cell.people import People, Role
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
 from services.runtime.bus import connect
@@ -443,6 +446,19 @@ async def _stream(
     return delays, last - started, acked - started
 
 
+async def _reader_token(database: str) -> str:
+    """A service token for the benchmark's SSE client, in the picture service's database."""
+    engine = make_engine(database)
+    try:
+        await upgrade(engine)
+        token, _ = await SessionStore(engine, People).issue_service(
+            "service:bench", Role.OBSERVER, ttl=timedelta(hours=6)
+        )
+    finally:
+        await engine.dispose()
+    return token
+
+
 async def _live(root: Path, reporter: Reporter) -> Live:
     server = EmbeddedNatsServer(root / "jetstream")
     await server.astart()
@@ -451,17 +467,22 @@ async def _live(root: Path, reporter: Reporter) -> Live:
         async with connect(server.url, name="bench-picture", plan=topology(load_settings())) as bus:
             port = free_port()
             log = root / "picture.log"
+            database = f"sqlite+aiosqlite:///{root / 'picture.db'}"
+            # Reading the picture needs a token, as anyone's: the benchmark is a service reader.
+            token = await _reader_token(database)
             async with (
                 service(
                     "picture",
                     server.url,
-                    f"sqlite+aiosqlite:///{root / 'picture.db'}",
+                    database,
                     root,
                     env={"CRISIS_PICTURE_HOST": "127.0.0.1", "CRISIS_PICTURE_PORT": str(port)},
                     log=log,
                 ) as process,
                 httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{port}", timeout=httpx.Timeout(10.0, read=None)
+                    base_url=f"http://127.0.0.1:{port}",
+                    timeout=httpx.Timeout(10.0, read=None),
+                    headers={"Authorization": f"Bearer {token}"},
                 ) as client,
             ):
                 with reporter.step("picture service starts; events built"):
