@@ -29,7 +29,7 @@ from schemas.envelope import utc_now
 from services.auth.callout import LOGIN_ROOT, LOGOUT_ROOT, Admitted, Gate, person_permissions
 from services.auth.jwt_claims import AuthorizationRequest, response, user_jwt
 from services.auth.nkeys import KeyPair, NkeyError
-from services.auth.principals import Principal, ident_of
+from services.auth.principals import ident_of
 from services.auth.sessions import SessionStore
 from services.cell.app import PeopleFile
 from services.runtime.bus import servers
@@ -161,16 +161,9 @@ class AuthService:
         people = PeopleFile(self.settings.people_path)
         store = SessionStore(engine, people.current)
 
-        async def lookup(token: str) -> tuple[Principal, Any] | None:
-            principal = await store.principal(token)
-            if principal is None:
-                return None
-            ends = await store.expires_at(token)
-            return (principal, ends) if ends is not None else None
-
         gate = Gate(
             people.current,
-            lookup,
+            store.admit,
             connection=timedelta(minutes=self.settings.auth_connection_minutes),
         )
         self.authority = authority = Authority(

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas import subjects
-from services.auth.passwords import Throttle, dummy_hash, verify_password
+from services.auth.passwords import PasswordCheck, Refused, Throttle, verify_password
 from services.auth.principals import Principal, act_subject, subject_token
 from services.auth.sessions import TOKEN_PREFIX
 from services.cell.people import People
@@ -98,9 +98,7 @@ class Gate:
         self.people = people
         self.sessions = sessions
         self.connection = connection
-        self.accounts = throttle or Throttle(free=5)
-        self.addresses = Throttle(free=20)
-        self.verify = verify
+        self.passwords = PasswordCheck(people, verify=verify, accounts=throttle)
 
     async def decide(
         self, options: dict[str, Any], address: str, now: datetime
@@ -116,22 +114,11 @@ class Gate:
         ident, password = options.get("user"), options.get("pass")
         if not isinstance(ident, str) or not isinstance(password, str) or not ident:
             return Turned("no credential")
-        return self._password(ident, password, address, now)
-
-    def _password(
-        self, ident: str, password: str, address: str, now: datetime
-    ) -> Admitted | Turned:
-        account = ident.casefold()
-        if self.accounts.wait(account, now) or self.addresses.wait(address, now):
-            return Turned(f"too many failed logins for {ident!r} or from {address}")
-        person = self.people().find(ident)
-        hashed = person.password if person is not None and person.password else None
-        # The same argon2 work whether or not the person exists.
-        if not self.verify(hashed or dummy_hash(), password) or person is None or hashed is None:
-            self.accounts.failed(account, now)
-            self.addresses.failed(address, now)
+        person = await self.passwords.check(ident, password, address, now)
+        if isinstance(person, Refused):
+            if person.retry_after:
+                return Turned(f"too many failed logins for {ident!r} or from {address}")
             return Turned(f"wrong password for {ident!r}")
-        self.accounts.succeeded(account)
         return Admitted(
             Principal(person.ident, person.role), now + PASSWORD_CONNECTION, by_password=True
         )

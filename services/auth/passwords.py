@@ -3,7 +3,9 @@ verifier, a dummy hash so an unknown person costs the same as a known one, and a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import math
 import secrets
 from collections import deque
 from collections.abc import Callable
@@ -14,7 +16,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.cell.people import hash_password
+from services.cell.people import People, Person, hash_password
 
 Verifier = Callable[[str, str], bool]
 """Whether a password (second) matches an argon2 hash (first)."""
@@ -100,3 +102,55 @@ class Throttle:
             del self._failures[key]
         while len(self._failures) >= self.keep:  # still full: the oldest go first
             del self._failures[min(self._failures, key=lambda k: self._failures[k][-1])]
+
+
+class PasswordCheck:
+    """One login check for every way in (the console, `crisis login` through NATS).
+
+    The throttle first (a refused attempt is not even verified), then the same argon2 work
+    whether the person exists, is disabled or may not log in here, off the event loop.
+    """
+
+    def __init__(
+        self,
+        people: Callable[[], People],
+        *,
+        verify: Verifier = verify_password,
+        accounts: Throttle | None = None,
+        addresses: Throttle | None = None,
+    ) -> None:
+        self.people = people
+        self.verify = verify
+        self.accounts = accounts or Throttle(free=5)
+        # A whole cell may sit behind one address: more room there than for one account.
+        self.addresses = addresses or Throttle(free=20)
+        dummy_hash()  # made now, not during the first login of an unknown person
+
+    async def check(
+        self,
+        ident: str,
+        password: str,
+        address: str,
+        now: datetime,
+        *,
+        admits: Callable[[Person], bool] = lambda _person: True,
+    ) -> Person | Refused:
+        """The person whose password this is (and whom `admits`); why not otherwise."""
+        account = ident.casefold()
+        waits = [
+            w for w in (self.accounts.wait(account, now), self.addresses.wait(address, now)) if w
+        ]
+        if waits:
+            return Refused(max(1, math.ceil(max(waits).total_seconds())))
+        person = self.people().find(ident)
+        if person is not None and not admits(person):
+            person = None
+        hashed = person.password if person is not None else None
+        # Hashing is slow on purpose; off the event loop, so other requests go on meanwhile.
+        right = await asyncio.to_thread(self.verify, hashed or dummy_hash(), password)
+        if person is None or hashed is None or not right:
+            self.accounts.failed(account, now)
+            self.addresses.failed(address, now)
+            return Refused()
+        self.accounts.succeeded(account)
+        return person

@@ -117,6 +117,12 @@ class SessionStore:
     async def principal(self, token: str) -> Principal | None:
         """Whose live token this is; None when unknown, expired, revoked, or its person is
         disabled, gone, or has a new password since it was issued."""
+        admitted = await self.admit(token)
+        return admitted[0] if admitted is not None else None
+
+    async def admit(self, token: str) -> tuple[Principal, datetime] | None:
+        """Whose live token this is and when its session ends, in one look-up (the auth
+        callout's question at every connection); None as for `principal`."""
         if not token.startswith(TOKEN_PREFIX):
             return None
         found = await self.find(token)
@@ -126,16 +132,11 @@ class SessionStore:
         if not session.live(self.clock()):
             return None
         if session.kind is Kind.SERVICE:
-            return Principal(session.ident, session.role, Kind.SERVICE)
+            return Principal(session.ident, session.role, Kind.SERVICE), session.expires_at
         person = self.people().find(session.ident)
         if person is None or password_stamp(person) != stamp:
             return None
-        return Principal(person.ident, person.role, Kind.PERSON)
-
-    async def expires_at(self, token: str) -> datetime | None:
-        """When a token's session ends, if it is known."""
-        found = await self.find(token)
-        return found[0].expires_at if found else None
+        return Principal(person.ident, person.role, Kind.PERSON), session.expires_at
 
     async def revoke(self, token: str) -> bool:
         """End one session; whether it was live."""

@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from schemas.envelope import utc_now
+from services.runtime.files import write_private
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 MIN_PASSWORD = 12
@@ -122,11 +123,7 @@ class People:
                 lines.append(f"password = {json.dumps(person.password)}\n")
             if person.added_at:
                 lines.append(f'added_at = "{person.added_at}"\n')
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text("".join(lines), encoding="utf-8")
-        temporary.chmod(0o600)
-        temporary.replace(path)
+        write_private(path, "".join(lines))
 
 
 def _valid_ident(ident: str) -> None:

@@ -9,7 +9,6 @@ password: a stolen file works until the session expires or is revoked (`crisis l
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from schemas.envelope import utc_now
 from services.auth.callout import inbox_prefix
 from services.auth.principals import subject_token
 from services.runtime.bus import servers
+from services.runtime.files import write_private
 from services.runtime.settings import Settings
 
 
@@ -56,12 +56,7 @@ def keep(settings: Settings, held: Held) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.chmod(0o700)
     path = folder / f"{subject_token(held.ident)}.json"
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        json.dump(asdict(held), handle, indent=2)
-    temporary.replace(path)
+    write_private(path, json.dumps(asdict(held), indent=2))
     return path
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from services.cli.log_commands import log_app, open_store
+from services.cli.picture_commands import parse_instant
 from services.eventlog.store import MAIN_COURANTE_TYPES, EventStore
 from services.picture.http import main_courante_item, split_types
 from services.runtime.logging import configure_logging
@@ -31,14 +32,14 @@ class Clock(StrEnum):
 
 
 def _instant(value: str | None, name: str) -> datetime | None:
-    """An ISO instant; without an offset it is the local time of this machine."""
+    """An ISO instant with its offset, as every command takes one (a naive one is refused)."""
     if value is None:
         return None
     try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 instant", param_hint=name) from None
-    return instant if instant.tzinfo is not None else instant.astimezone()
+        return parse_instant(value)
+    except typer.BadParameter as exc:
+        exc.param_hint = name
+        raise
 
 
 def log_list(
@@ -57,10 +58,10 @@ def log_list(
         str | None, typer.Option(help="Text in the message, sender or recipient (any case).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="ISO instant, included (no offset: local time).")
+        str | None, typer.Option(help="ISO instant with its offset, included.")
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="ISO instant, included (no offset: local time).")
+        str | None, typer.Option(help="ISO instant with its offset, included.")
     ] = None,
     clock: Annotated[
         Clock, typer.Option(help="cell: when the cell logged it; world: when it happened.")

@@ -10,8 +10,6 @@ the answers nor their timing tell who is in the people file.
 
 from __future__ import annotations
 
-import asyncio
-import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +17,10 @@ from datetime import datetime, timedelta
 
 from schemas.envelope import utc_now
 from services.auth.passwords import (
+    PasswordCheck,
     Refused,
     Throttle,
     Verifier,
-    dummy_hash,
     fingerprint,
     verify_password,
 )
@@ -62,33 +60,19 @@ class Sessions:
         self.idle = idle
         self.longest = longest
         self.clock = clock
-        self.verify = verify
-        self.accounts = accounts or Throttle(free=5)
-        # A whole cell may sit behind one address: more room there than for one account.
-        self.addresses = addresses or Throttle(free=20)
+        self.passwords = PasswordCheck(
+            people.current, verify=verify, accounts=accounts, addresses=addresses
+        )
         self._sessions: dict[str, Session] = {}
-        dummy_hash()  # made now, not during the first login of an unknown person
 
     async def log_in(self, ident: str, password: str, address: str = "") -> Session | Refused:
         """A new session if the password is right; why not otherwise."""
-        now = self.clock()
-        account = ident.casefold()
-        waits = [
-            w for w in (self.accounts.wait(account, now), self.addresses.wait(address, now)) if w
-        ]
-        if waits:  # refused before the password is even looked at
-            return Refused(max(1, math.ceil(max(waits).total_seconds())))
-        person = self.people.current().find(ident)
-        if person is not None and person.role is Role.FEED:
-            person = None  # a feed posts to the intake; it never reads the console
-        hashed = person.password if person is not None else None
-        # Hashing is slow on purpose; run it off the event loop so other requests go on.
-        right = await asyncio.to_thread(self.verify, hashed or dummy_hash(), password)
-        if person is None or hashed is None or not right:
-            self.accounts.failed(account, now)
-            self.addresses.failed(address, now)
-            return Refused()
-        self.accounts.succeeded(account)
+        # A feed posts to the intake; it never reads the console.
+        person = await self.passwords.check(
+            ident, password, address, self.clock(), admits=lambda p: p.role is not Role.FEED
+        )
+        if isinstance(person, Refused):
+            return person
         now = self.clock()
         session = Session(
             secrets.token_urlsafe(32),
@@ -96,13 +80,21 @@ class Sessions:
             secrets.token_urlsafe(24),
             now,
             now,
-            fingerprint(hashed),
+            fingerprint(person.password),
         )
         self._sessions[session.token] = session
         return session
 
     def find(self, token: str | None) -> tuple[Session, Person] | None:
         """The live session of a cookie and its person, touched; None if expired or unknown."""
+        found = self.holds(token)
+        if found is not None:
+            found[0].seen = self.clock()
+        return found
+
+    def holds(self, token: str | None) -> tuple[Session, Person] | None:
+        """As `find`, without touching the session: an open live stream must not keep it from
+        ending when idle (logout, a new password or a disabled person end it as well)."""
         if not token:
             return None
         session = self._sessions.get(token)
@@ -118,7 +110,6 @@ class Sessions:
         ):
             self._sessions.pop(token, None)
             return None
-        session.seen = now
         return session, person
 
     def expires_at(self, session: Session) -> datetime:

@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -163,7 +163,9 @@ def build_api(backend: Backend, sessions: Sessions, settings: Settings) -> FastA
         if signed_in(request) is None:
             return _401()
         return StreamingResponse(
-            _changes(backend, crisis_id, request),
+            _changes(
+                backend, crisis_id, request, lambda: sessions.holds(request.cookies.get(COOKIE))
+            ),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -415,12 +417,15 @@ def _view(backend: Backend, crisis_id: str) -> bytes:
     return orjson.dumps(view(picture, instant_text(utc_now())))
 
 
-async def _changes(backend: Backend, crisis_id: str, request: Request) -> AsyncIterator[bytes]:
-    """The picture at once, then again after each change (coalesced), with keep-alives."""
+async def _changes(
+    backend: Backend, crisis_id: str, request: Request, signed: Callable[[], object]
+) -> AsyncIterator[bytes]:
+    """The picture at once, then again after each change (coalesced), with keep-alives, for as
+    long as the session holds: a logout, a new password or a disabled person end the stream."""
     queue = backend.listen(crisis_id)
     try:
         yield b"event: picture\ndata: " + _view(backend, crisis_id) + b"\n\n"
-        while not await request.is_disconnected():
+        while signed() is not None and not await request.is_disconnected():
             try:
                 await asyncio.wait_for(queue.get(), PING_S)
             except TimeoutError:
@@ -429,6 +434,8 @@ async def _changes(backend: Backend, crisis_id: str, request: Request) -> AsyncI
             await asyncio.sleep(COALESCE_S)
             while not queue.empty():
                 queue.get_nowait()
+            if signed() is None:
+                break
             yield b"event: picture\ndata: " + _view(backend, crisis_id) + b"\n\n"
     finally:
         backend.forget(crisis_id, queue)

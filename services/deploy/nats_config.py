@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
 import tomllib
@@ -42,6 +41,7 @@ from schemas import subjects
 from schemas.catalogue import EVENT_TYPES, type_name
 from schemas.types import TOKEN_PATTERN
 from services.auth.nkeys import PREFIX_ACCOUNT, KeyPair, NkeyError
+from services.runtime.files import write_private
 
 CONFIG_FILE = "server.conf"
 SECRETS_FILE = "secrets.json"
@@ -429,7 +429,7 @@ def ensure_secrets(
                 name: {"password": s.password, "bcrypt": s.bcrypt} for name, s in kept.items()
             },
         }
-        _write(path, json.dumps(document, indent=2, sort_keys=True) + "\n", 0o600)
+        write_private(path, json.dumps(document, indent=2, sort_keys=True) + "\n", 0o600)
     return {name: kept[name] for name in names}
 
 
@@ -576,17 +576,6 @@ def credentials(name: str, user: UserSpec, secret: Secret, server: ServerSpec) -
 # -- files --------------------------------------------------------------------------------------
 
 
-def _write(path: Path, text: str, mode: int) -> None:
-    """Replace `path` with `text` at once, the file never readable beyond `mode`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), mode)  # a leftover temporary file may have had another mode
-        handle.write(text)
-    temporary.replace(path)
-
-
 def ensure_issuer(path: Path) -> KeyPair:
     """The account key that signs the auth service's answers: kept in `path` (0600), or made."""
     if path.exists():
@@ -598,7 +587,7 @@ def ensure_issuer(path: Path) -> KeyPair:
                 "to make a new one (people then log in again)"
             ) from None
     key = KeyPair.generate(PREFIX_ACCOUNT)
-    _write(path, key.seed + "\n", 0o600)
+    write_private(path, key.seed + "\n", 0o600)
     return key
 
 
@@ -641,8 +630,8 @@ def generate(
     if description.callout is not None:
         issuer = ensure_issuer(out / ISSUER_FILE).public_key
     # The server reads its configuration; the hashes in it are of 256-bit random secrets.
-    _write(out / CONFIG_FILE, server_config(description, passwords, issuer), 0o640)
-    _write(
+    write_private(out / CONFIG_FILE, server_config(description, passwords, issuer), 0o640)
+    write_private(
         out / ".gitignore",
         f"# Secrets: kept on the host, never committed.\n/{SECRETS_FILE}\n/{USERS_DIR}/\n"
         f"/{ISSUER_FILE}\n",
@@ -652,7 +641,7 @@ def generate(
     written = []
     for name, user in users.items():
         path = out / USERS_DIR / f"{name}.env"
-        _write(path, credentials(name, user, passwords[name], description.server), 0o600)
+        write_private(path, credentials(name, user, passwords[name], description.server), 0o600)
         written.append(path)
     return Generated(out / CONFIG_FILE, tuple(written), out / SECRETS_FILE, tuple(made))
 

@@ -198,6 +198,11 @@ class IntakeService:
                 reply = {"error": f"{msg.subject}: send to feeds.<name>.cap|geojson|events"}
             elif (wait := live.admit(parts[1])) is not None:
                 reply = {"error": "rate limited: send again later", "retry_after_s": wait}
+                if not msg.reply:  # nobody to tell: keep it, with the reason, rather than lose it
+                    limited = Rejection("rate limited: the feed sent too fast, unanswered", "/")
+                    await live.refuse(
+                        msg.data, limited, name=msg.subject, feed=parts[1], content_type=None
+                    )
             else:
                 outcomes = await live.submit(
                     msg.data,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import tomllib
@@ -29,6 +28,7 @@ import structlog
 
 from schemas.envelope import utc_now
 from schemas.subjects import token as subject_token
+from services.runtime.files import write_private
 
 log = structlog.get_logger(__name__)
 
@@ -110,7 +110,7 @@ class FeedRegistry:
         """The non-public hosts feed `name`'s links may name (none for an unknown feed)."""
         self.refresh()
         feed = self.feeds.get(name)
-        return feed.allow_hosts if feed else ()
+        return feed.allow_hosts if feed is not None and feed.enabled else ()
 
 
 def _read(path: Path) -> dict[str, Feed]:
@@ -231,15 +231,4 @@ def _set(path: Path, name: str, **values: str | bool) -> None:
         raise FeedsFileError(
             f"{path}: feed {name!r} could not be changed in place: edit it by hand"
         )
-    _replace(path, text)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write `text` to `path` in one step: a reader sees the old file or the new, never half."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    write_private(path, text)

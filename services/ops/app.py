@@ -225,7 +225,7 @@ class OpsService:
 
     async def start(self, nats_url: str) -> None:
         """Connect and serve (not beyond loopback without a metrics token)."""
-        token = getattr(self.settings, "ops_metrics_token", None) or None
+        token = self.settings.ops_metrics_token or None
         check_exposure(self.settings.ops_host, token)
         try:
             bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-ops"))

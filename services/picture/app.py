@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 
-import nats
 import orjson
 import structlog
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -22,7 +20,7 @@ from services.eventlog.store import EventStore
 from services.picture.http import RECHECK_S, build_api
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore, wire_event
-from services.runtime.bus import servers
+from services.runtime.bus import connect
 from services.runtime.database import make_engine
 from services.runtime.http import HttpServer, HttpServerError
 from services.runtime.settings import Settings
@@ -97,8 +95,7 @@ class PictureService:
         self.verifier = verifier
         self.stream_recheck_s = stream_recheck_s
         self.live: LivePictures | None = None
-        self._nc: Client | None = None
-        self._subscription: JetStreamContext.PushSubscription | None = None
+        self._stack = AsyncExitStack()
         self.http = HttpServer("picture", "CRISIS_PICTURE_PORT")
         self.url = ""
         self.started_from = 0
@@ -114,10 +111,8 @@ class PictureService:
         self.live = LivePictures(snapshots, snapshot_every=self.settings.picture_snapshot_every)
         start = self.started_from = await self.live.resume(self.store)
         try:
-            self._nc = await nats.connect(
-                servers(nats_url), name="crisis-picture", max_reconnect_attempts=-1
-            )
-            self._subscription = await follow(self._nc.jetstream(), self.live, start)
+            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-picture"))
+            await follow(bus.js, self.live, start)
             api = build_api(
                 self.live, self.store, snapshots, self.verifier, recheck_s=self.stream_recheck_s
             )
@@ -133,13 +128,7 @@ class PictureService:
         if self.live is not None:
             self.live.close()
         await self.http.stop()
-        if self._subscription is not None:
-            with contextlib.suppress(Exception):  # the connection may be gone already
-                await self._subscription.unsubscribe()
-            self._subscription = None
-        if self._nc is not None:
-            await self._nc.drain() if self._nc.is_connected else await self._nc.close()
-            self._nc = None
+        await self._stack.aclose()  # draining the connection ends the subscription
         if self.live is not None:
             await self.live.checkpoint()
         if self.store is not None:

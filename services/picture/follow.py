@@ -33,12 +33,12 @@ Listener = Callable[[Picture, dict[str, object]], Awaitable[None]]
 class PictureFollower:
     """Every crisis' picture, folded from the stream as it grows."""
 
-    def __init__(self, js: JetStreamContext, *, on_event: Listener | None = None) -> None:
+    def __init__(self, js: JetStreamContext) -> None:
         self.js = js
         self.pictures: dict[str, Picture] = {}
         self.position = 0
         # Every service of the process that reacts to the picture (plans, console) listens here.
-        self.listeners: list[Listener] = [on_event] if on_event is not None else []
+        self.listeners: list[Listener] = []
         self._moved = asyncio.Condition()
         self._subscription: JetStreamContext.PushSubscription | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,12 +90,20 @@ class SnapshotWriter:
     """Writes the snapshots the live fold hands over, one after the other, off its path.
 
     `submit` returns at once; a task compresses (in a thread) and writes. Snapshots are derived
-    data: one that fails to write is logged and skipped, the next one or a rebuild makes up.
+    data: one that is dropped (past the backlog) or fails to write is logged and `lost` is told
+    its crisis, so that the snapshot at shutdown makes it up.
     """
 
-    def __init__(self, snapshots: SnapshotStore, *, backlog: int = 16) -> None:
+    def __init__(
+        self,
+        snapshots: SnapshotStore,
+        *,
+        backlog: int = 16,
+        lost: Callable[[str], None] = lambda _crisis_id: None,
+    ) -> None:
         self.snapshots = snapshots
         self.backlog = backlog
+        self.lost = lost
         self._queue: asyncio.Queue[EncodedSnapshot] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -104,6 +113,7 @@ class SnapshotWriter:
             dropped = self._queue.get_nowait()
             self._queue.task_done()
             log.warning("picture.snapshot_dropped", crisis_id=dropped.crisis_id)
+            self.lost(dropped.crisis_id)
         self._queue.put_nowait(snapshot)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write_all(), name="picture-snapshots")
@@ -119,6 +129,7 @@ class SnapshotWriter:
                     crisis_id=snapshot.crisis_id,
                     position=snapshot.position,
                 )
+                self.lost(snapshot.crisis_id)
             finally:
                 self._queue.task_done()
 
@@ -153,7 +164,7 @@ class LivePictures:
     writer: SnapshotWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = SnapshotWriter(self.snapshots)
+        self.writer = SnapshotWriter(self.snapshots, lost=self._dirty.add)
 
     async def resume(self, store: EventStore) -> int:
         """Load each crisis' last snapshot; return the stream position to resume from."""

@@ -18,6 +18,8 @@ from types import TracebackType
 
 import structlog
 
+from services.runtime.files import write_private
+
 log = structlog.get_logger(__name__)
 
 
@@ -110,11 +112,7 @@ class EmbeddedNatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         config = self.store_dir.parent / f"nats-server-{self.port}.conf"
-        # It may hold password hashes: readable by its owner only.
-        descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(self.config_text())
+        write_private(config, self.config_text())  # it may hold password hashes
         args = [str(server_binary()), "--config", str(config)]
         # Spawned from the caller's thread: Linux ties the death signal to that thread.
         # preexec_fn only calls prctl, which takes no lock the fork could have left held.

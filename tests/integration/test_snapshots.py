@@ -139,3 +139,26 @@ async def test_a_writer_past_its_backlog_drops_the_oldest_waiting_snapshot(
 
     # 10 was taken by the task before the backlog filled; 20 was dropped for 40.
     assert await slow.positions(CRISIS) == [10, 30, 40]
+
+
+class FailingStore(SnapshotStore):
+    """A database that refuses every snapshot write."""
+
+    async def write(self, snapshot: EncodedSnapshot) -> None:  # noqa: ARG002 (any one fails)
+        """Fail, as a full disk would."""
+        raise OSError("disk full")
+
+
+async def test_a_snapshot_lost_on_the_way_is_made_up_at_shutdown(store: EventStore) -> None:
+    failing = FailingStore(store.engine)
+    live = LivePictures(failing, snapshot_every=2)
+    for position in (1, 2):
+        event = sample_event(
+            MainCouranteEntryRecorded, event_id=uuid4(), crisis_id=CRISIS, entry_id=f"mc-{position}"
+        )
+        await live.apply(orjson.loads(encode(event)), position, recorded_at(position).isoformat())
+    await live.writer.flush()
+    # The snapshot at position 2 failed: the crisis is due a snapshot again at shutdown.
+    live.snapshots = SnapshotStore(store.engine)
+    await live.checkpoint()
+    assert await live.snapshots.positions(CRISIS) == [2]

@@ -3,6 +3,7 @@ no login from another site, cookies for TLS only, and sessions that end with the
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,9 +14,11 @@ import pytest
 from argon2 import Type, extract_parameters
 from fastapi.testclient import TestClient
 
+from services.auth.passwords import Throttle, dummy_hash, verify_password
 from services.cell.app import PeopleFile
 from services.cell.people import People, Role, add_person, change_person
-from services.console.auth import COOKIE, Sessions, Throttle, dummy_hash, verify_password
+from services.console import http as console_http
+from services.console.auth import COOKIE, Sessions
 from services.console.http import LOGIN_CSRF, build_api
 from services.runtime.settings import Settings
 from tests.unit.test_console_http import PASSWORD, Clock, FakeBackend, login_token, post_login
@@ -261,3 +264,34 @@ def test_a_session_ends_when_the_person_is_disabled_or_removed(
     everyone.save(people)
     _touched(people)
     assert client.get("/api/me").status_code == 401
+
+
+async def test_a_live_stream_ends_once_its_session_no_longer_holds() -> None:
+    class Backend:
+        pictures: dict[str, Any] = {}  # noqa: RUF012 (a stand-in, read only)
+
+        def listen(self, _crisis_id: str) -> asyncio.Queue[None]:
+            self.queue: asyncio.Queue[None] = asyncio.Queue()
+            return self.queue
+
+        def forget(self, _crisis_id: str, _queue: object) -> None:
+            self.forgotten = True
+
+    class Connected:
+        async def is_disconnected(self) -> bool:
+            return False
+
+    backend = Backend()
+    holds = [True]
+    stream = console_http._changes(
+        backend,  # type: ignore[arg-type]
+        "crue",
+        Connected(),  # type: ignore[arg-type]
+        lambda: object() if holds[0] else None,
+    )
+    assert (await anext(stream)).startswith(b"event: picture")
+    holds[0] = False  # logged out, disabled, or a new password
+    backend.queue.put_nowait(None)
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert backend.forgotten

@@ -219,6 +219,10 @@ def test_rotating_a_token_or_disabling_a_feed_takes_effect_on_a_loaded_registry(
     assert registry.authenticate("vigicrues", new) is not None
     assert registry.authenticate("meteoalarm", other) is not None
     assert registry.allowed_hosts("meteoalarm") == ("127.0.0.1",)
+    # A disabled feed keeps no reach to private hosts (over NATS it is asked per message).
+    set_enabled(path, "meteoalarm", enabled=False)
+    assert registry.allowed_hosts("meteoalarm") == ()
+    set_enabled(path, "meteoalarm", enabled=True)
     text = path.read_text()
     assert "# a comment kept" in text
     assert 'description = "Vigicrues"' in text
