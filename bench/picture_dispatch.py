@@ -2,8 +2,9 @@
 
 The same events, stored once in a fresh JetStream stream, are folded twice into fresh
 `LivePictures` (no snapshots): once through the picture service's FastStream subscriber
-(`services.picture.app.register`), once through a plain nats-py ordered consumer whose callback
-does the same three lines (decode through the registry, fold, push). CPU seconds of this process
+(as the service followed before: `_faststream_follow` here), once through the plain nats-py
+ordered consumer the service follows with now (`PictureFollower.fold_message`: decode through
+the registry, fold, push). CPU seconds of this process
 per event, for each, in the same run; and a third pass that only decodes, as the floor.
 BENCH_DISPATCH_EVENTS sets how many (default 20,000).
 """
@@ -17,13 +18,16 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from faststream.nats import NatsBroker
+from faststream import Context
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker
+from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
 from bench.machine import describe
 from schemas import subjects
-from services.picture.app import register
+from services.picture.follow import PictureFollower
 from services.picture.live import LivePictures
 from services.picture.snapshots import wire_event
 from services.runtime.bus import connect
@@ -31,11 +35,29 @@ from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.logging import configure_logging
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
-from services.runtime.streams import instant_text
+from services.runtime.streams import instant_text, raw_body
 from services.runtime.topology import CRISIS_STREAM, topology
 from tests.unit.samples import incident_reported
 
 RESULTS = Path(__file__).with_name("results-picture-dispatch.md")
+
+
+def _faststream_follow(broker: NatsBroker, live: LivePictures) -> None:
+    """The picture service's former FastStream subscriber: the same fold, FastStream's dispatch."""
+
+    @broker.subscriber(
+        subjects.LIVE_ALL,
+        stream=JStream(CRISIS_STREAM, declare=False),
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_body,
+    )
+    async def on_event(message: NatsMessage = Context("message")) -> None:
+        raw: Msg = message.raw_message
+        meta = raw.metadata
+        event = wire_event(raw.data)
+        await live.apply(event, meta.sequence.stream, instant_text(meta.timestamp))
 
 
 class _NoSnapshots:
@@ -81,25 +103,19 @@ async def main_async(folder: Path, count: int) -> dict[str, float]:
 
         async def through_faststream(live: LivePictures) -> None:
             broker = NatsBroker(url)
-            register(broker, live, 1)
+            _faststream_follow(broker, live)
             await broker.start()
             await _until(live, count)
             await broker.stop()
 
         async def through_nats_py(live: LivePictures) -> None:
             async with connect(url) as bus:
-
-                async def folded(msg: Msg) -> None:
-                    meta = msg.metadata
-                    event = wire_event(msg.data)
-                    await live.apply(event, meta.sequence.stream, instant_text(meta.timestamp))
-
                 sub = await bus.js.subscribe(
                     subjects.LIVE_ALL,
                     stream=CRISIS_STREAM,
                     ordered_consumer=True,
                     deliver_policy=DeliverPolicy.ALL,
-                    cb=folded,
+                    cb=PictureFollower(bus.js, live).fold_message,
                 )
                 await _until(live, count)
                 await sub.unsubscribe()

@@ -1,20 +1,33 @@
-"""The composition root: the services of one process, built with what they share.
+"""The composition root: what the services of one process share, built once, and the services.
 
-`crisis up` runs every service in one process, `crisis service NAME` one of them; both build
-them here. What several services read is made once and handed to each: the process' one folded
-picture (the cell decides from it, the plans evaluate their rules on it, the console shows it),
-instead of a fold of the whole stream per service. The services' modules are imported only when
-a service is built, so the other commands start fast.
+`crisis up` runs every service in one process, `crisis service NAME` one of them, and the other
+commands need a store or a bus: all of them ask a `Root`. It makes, once per process and only
+when first asked, the log's store (one database engine), the people file, the plans' rule books
+and the process' one picture (the cell decides from it, the plans evaluate their rules on it,
+the console shows it and the picture service serves it), and hands them to the services it
+builds. It closes what it made when the process is done with it.
+
+The services' modules are imported only when a service is built, so the other commands start
+fast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import cached_property
+from types import TracebackType
 from typing import TYPE_CHECKING
 
+from services.runtime.bus import Bus, connect
+from services.runtime.discovery import resolve_nats_url
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
+    from services.cell.app import PeopleFile
+    from services.eventlog.store import EventStore
+    from services.picture.follow import SharedPicture
+    from services.plans.app import RuleBook
     from services.runtime.system import Service
 
 # In the order they start (and stop in reverse). First the auth service: people can connect only
@@ -22,34 +35,116 @@ if TYPE_CHECKING:
 SERVICE_NAMES = ("auth", "eventlog", "picture", "intake", "cell", "plans", "console", "ops", "zone")
 
 
-def build_services(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> list[Service]:
-    """The services `names`, built for one process: those that read the picture share one."""
-    # Imported here, not at the top: see the module's docstring.
-    from services.auth.app import AuthService  # noqa: PLC0415
-    from services.cell.app import CellService  # noqa: PLC0415
-    from services.console.app import ConsoleService  # noqa: PLC0415
-    from services.eventlog.app import EventLogService  # noqa: PLC0415
-    from services.intake.app import IntakeService  # noqa: PLC0415
-    from services.ops.app import OpsService  # noqa: PLC0415
-    from services.picture.app import picture_service  # noqa: PLC0415
-    from services.picture.follow import SharedPicture  # noqa: PLC0415
-    from services.plans.app import PlansService  # noqa: PLC0415
-    from services.zone.app import ZoneService  # noqa: PLC0415
+class Root:
+    """What one process shares, made on first use: `async with Root(settings) as root: ...`."""
 
-    shared = SharedPicture()
-    builders: dict[str, Callable[[], Service]] = {
-        "auth": lambda: AuthService(settings),
-        "eventlog": lambda: EventLogService(settings),
-        "picture": lambda: picture_service(settings),
-        "intake": lambda: IntakeService(settings),
-        "cell": lambda: CellService(settings, shared=shared),
-        "plans": lambda: PlansService(settings, shared=shared),
-        "console": lambda: ConsoleService(settings, shared=shared),
-        "ops": lambda: OpsService(settings),
-        "zone": lambda: ZoneService(settings),
-    }
-    if unknown := [name for name in names if name not in builders]:
-        raise ValueError(
-            f"no service {', '.join(unknown)}: choose among {', '.join(SERVICE_NAMES)}"
-        )
-    return [builders[name]() for name in names]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack = AsyncExitStack()
+        self._picture: SharedPicture | None = None
+
+    @cached_property
+    def store(self) -> EventStore:
+        """The event log's store: the process' one database engine."""
+        from services.eventlog.store import EventStore  # noqa: PLC0415
+        from services.runtime.database import make_engine  # noqa: PLC0415
+
+        store = EventStore(make_engine(self.settings.database_url))
+        self._stack.push_async_callback(store.close)
+        return store
+
+    async def migrated_store(self) -> EventStore:
+        """The store, its database brought to the current schema first."""
+        from services.eventlog.schema import upgrade  # noqa: PLC0415
+
+        await upgrade(self.store.engine)
+        return self.store
+
+    @cached_property
+    def people(self) -> PeopleFile:
+        """The people file, read again whenever it changes."""
+        from services.cell.app import PeopleFile  # noqa: PLC0415
+
+        return PeopleFile(self.settings.people_path)
+
+    @cached_property
+    def rules(self) -> RuleBook:
+        """The plans' rule books, one per département."""
+        from services.plans.app import RuleBook  # noqa: PLC0415
+
+        return RuleBook(self.settings.plans_dir)
+
+    def picture(self, *, snapshots: bool) -> SharedPicture:
+        """The process' one picture; it writes snapshots if the picture service runs here."""
+        from services.picture.follow import SharedPicture  # noqa: PLC0415
+
+        if self._picture is None:
+            every = self.settings.picture_snapshot_every if snapshots else 0
+            self._picture = SharedPicture(self.store, snapshot_every=every)
+        return self._picture
+
+    @asynccontextmanager
+    async def bus(self, name: str, *, user: str = "admin") -> AsyncIterator[Bus]:
+        """A connection to the bus as `user`, on CRISIS_NATS_URL or the system running here."""
+        async with connect(resolve_nats_url(self.settings, user), name=name) as bus:
+            yield bus
+
+    def services(self, names: Sequence[str] = SERVICE_NAMES) -> list[Service]:
+        """The services `names`, built with what they share."""
+        # Imported here, not at the top: see the module's docstring.
+        from services.auth.app import AuthService  # noqa: PLC0415
+        from services.cell.app import CellService  # noqa: PLC0415
+        from services.console.app import ConsoleService  # noqa: PLC0415
+        from services.eventlog.app import EventLogService  # noqa: PLC0415
+        from services.intake.app import IntakeService  # noqa: PLC0415
+        from services.ops.app import OpsService  # noqa: PLC0415
+        from services.picture.app import PictureService  # noqa: PLC0415
+        from services.plans.app import PlansService  # noqa: PLC0415
+        from services.zone.app import ZoneService  # noqa: PLC0415
+
+        if unknown := [name for name in names if name not in SERVICE_NAMES]:
+            raise ValueError(
+                f"no service {', '.join(unknown)}: choose among {', '.join(SERVICE_NAMES)}"
+            )
+        settings = self.settings
+        reads_picture = {"picture", "cell", "plans", "console"}
+        shared = self.picture(snapshots="picture" in names) if reads_picture & {*names} else None
+        builders: dict[str, Callable[[], Service]] = {
+            "auth": lambda: AuthService(settings, store=self.store, people=self.people),
+            "eventlog": lambda: EventLogService(settings, self.store),
+            "picture": lambda: PictureService(
+                settings, self.store, shared=shared, people=self.people
+            ),
+            "intake": lambda: IntakeService(settings),
+            "cell": lambda: CellService(settings, shared=shared, people=self.people),
+            "plans": lambda: PlansService(settings, shared=shared, rules=self.rules),
+            "console": lambda: ConsoleService(
+                settings, shared=shared, store=self.store, people=self.people
+            ),
+            "ops": lambda: OpsService(settings, store=self.store),
+            "zone": lambda: ZoneService(settings),
+        }
+        return [builders[name]() for name in names]
+
+    async def aclose(self) -> None:
+        """Close what was made (after the services that used it have stopped)."""
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> Root:
+        """The root, closed on exit."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
+    """The configured store, migrated to the current schema, for one command."""
+    async with Root(settings) as root:
+        yield await root.migrated_store()

@@ -23,7 +23,6 @@ import nats
 import orjson
 import structlog
 from nats.aio.msg import Msg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.envelope import utc_now
 from services.auth.callout import LOGIN_ROOT, LOGOUT_ROOT, Admitted, Gate, person_permissions
@@ -32,9 +31,10 @@ from services.auth.nkeys import KeyPair, NkeyError
 from services.auth.principals import ident_of
 from services.auth.sessions import SessionStore
 from services.cell.app import PeopleFile
+from services.eventlog.store import EventStore, store_for
 from services.runtime.bus import servers
-from services.runtime.database import make_engine
 from services.runtime.settings import Settings
+from services.runtime.system import StackedService
 
 log = structlog.get_logger(__name__)
 
@@ -125,26 +125,26 @@ class Authority:
         }
 
 
-class AuthService:
+class AuthService(StackedService):
     """The auth callout responder as `crisis up` (or `crisis service auth`) runs it."""
 
     name = "auth"
 
-    def __init__(self, settings: Settings, *, engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: EventStore | None = None,
+        people: PeopleFile | None = None,
+    ) -> None:
+        super().__init__()
         self.settings = settings
-        self._engine = engine
-        self._stack = AsyncExitStack()
+        self.store = store
+        self.people = people or PeopleFile(settings.people_path)
         self.authority: Authority | None = None
 
-    async def start(self, nats_url: str) -> None:
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Answer the server's callout and the session requests."""
-        try:
-            await self._start(nats_url)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def _start(self, nats_url: str) -> None:
         if not self.settings.auth_issuer_path.exists():
             # A server configured without the callout (CRISIS_NATS_URL to one of them) never asks.
             log.warning(
@@ -154,12 +154,9 @@ class AuthService:
                 "`crisis infra nats-config` and set CRISIS_AUTH_ISSUER_FILE",
             )
             return
-        engine = self._engine
-        if engine is None:
-            engine = make_engine(self.settings.database_url)
-            self._stack.push_async_callback(engine.dispose)
-        people = PeopleFile(self.settings.people_path)
-        store = SessionStore(engine, people.current)
+        log_store = await store_for(stack, self.store, self.settings.database_url)
+        people = self.people
+        store = SessionStore(log_store.engine, people.current)
 
         gate = Gate(
             people.current,
@@ -173,7 +170,7 @@ class AuthService:
             timedelta(hours=self.settings.auth_session_hours),
         )
         nc = await nats.connect(servers(nats_url), name="crisis-auth", max_reconnect_attempts=-1)
-        self._stack.push_async_callback(nc.drain)
+        stack.push_async_callback(nc.drain)
 
         async def on_callout(msg: Msg) -> None:
             answer = await authority.authorize(msg.data)
@@ -190,7 +187,3 @@ class AuthService:
         await nc.subscribe(f"{LOGIN_ROOT}.*", cb=on_session)
         await nc.subscribe(f"{LOGOUT_ROOT}.*", cb=on_session)
         await nc.flush()
-
-    async def stop(self) -> None:
-        """Stop answering; a person cannot connect until it is back (services still can)."""
-        await self._stack.aclose()

@@ -23,11 +23,12 @@ from services.auth.principals import ident_of
 from services.cell.commands import DraftSitrep, Request
 from services.cell.core import Refused, decide
 from services.cell.people import People, PeopleFileError, Person, Role
-from services.picture.follow import PictureFollower, SharedPicture
+from services.picture.follow import PictureFollower, SharedPicture, followed
 from services.runtime.bus import connect
 from services.runtime.publish import PublishError, publish_event
 from services.runtime.settings import Settings
 from services.runtime.streams import raw_body, service_broker
+from services.runtime.system import StackedService
 from services.sitrep.cadence import draft_due
 
 log = structlog.get_logger(__name__)
@@ -161,34 +162,36 @@ def register(broker: NatsBroker, cell: Cell) -> None:
         return await cell.handle(message.raw_message.data, js, actor)
 
 
-class CellService:
+class CellService(StackedService):
     """The cell as `crisis up` runs it."""
 
     name = "cell"
 
-    def __init__(self, settings: Settings, *, shared: SharedPicture | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        shared: SharedPicture | None = None,
+        people: PeopleFile | None = None,
+    ) -> None:
+        super().__init__()
         self.settings = settings
-        # The process' one picture, when `crisis up` shares it; otherwise the cell's own.
-        self.shared = shared or SharedPicture()
+        # The process' one picture, from the composition root; otherwise the cell's own.
+        self.shared = shared
+        self.people = people or PeopleFile(settings.people_path)
         self.follower: PictureFollower | None = None
-        self._stack = AsyncExitStack()
 
-    async def start(self, nats_url: str) -> None:
-        """Fold the stream, then answer acts."""
-        try:
-            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-cell"))
-            self.follower = await self.shared.acquire(nats_url)
-            self._stack.push_async_callback(self.shared.release)
-            broker = service_broker(nats_url, self.name)
-            cell = Cell(self.follower, PeopleFile(self.settings.people_path))
-            register(broker, cell)
-            await broker.start()
-            self._stack.push_async_callback(broker.stop)
-            cadence = asyncio.create_task(self._keep_cadence(cell, bus.js))
-            self._stack.push_async_callback(_cancelled, cadence)
-        except BaseException:
-            await self.stop()
-            raise
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
+        """Resume the picture, then answer acts."""
+        bus = await stack.enter_async_context(connect(nats_url, name="crisis-cell"))
+        self.follower = await followed(stack, nats_url, self.shared, self.settings.database_url)
+        broker = service_broker(nats_url, self.name)
+        cell = Cell(self.follower, self.people)
+        register(broker, cell)
+        await broker.start()
+        stack.push_async_callback(broker.stop)
+        cadence = asyncio.create_task(self._keep_cadence(cell, bus.js))
+        stack.push_async_callback(_cancelled, cadence)
 
     async def _keep_cadence(self, cell: Cell, js: JetStreamContext) -> None:
         while True:
@@ -197,10 +200,6 @@ class CellService:
                 await cell.draft_due_reports(js)
             except Exception:
                 log.exception("cell.cadence_failed")
-
-    async def stop(self) -> None:
-        """Stop answering, stop following, disconnect."""
-        await self._stack.aclose()
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.log_commands import open_store
+from services.bootstrap import open_store
 from services.eventlog.store import RejectedInput
 from services.runtime.logging import configure_logging
 from services.runtime.settings import load_settings

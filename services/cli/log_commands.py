@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from services.bootstrap import open_store
 from services.eventlog.archive import ArchiveError, export_log, import_log, verify_log
 from services.eventlog.schema import current_revision, head_revision, upgrade
 from services.eventlog.status import log_status
@@ -224,14 +224,3 @@ def log_status_command() -> None:
 
 def _when(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-@asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
-    """The configured store, migrated to the current schema."""
-    engine = make_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        yield EventStore(engine)
-    finally:
-        await engine.dispose()

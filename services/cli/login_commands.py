@@ -12,6 +12,8 @@ import asyncio
 import getpass
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -23,12 +25,10 @@ from rich.table import Table
 
 from services.auth.callout import login_subject, logout_subject
 from services.auth.sessions import SessionStore
-from services.cell.app import PeopleFile
+from services.bootstrap import Root
 from services.cell.people import Role
 from services.cli.cell_client import fail, out, settings
 from services.cli.credentials import Held, forget, held, keep, person_connection
-from services.eventlog.schema import upgrade
-from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_server
 from services.runtime.settings import Settings
 
@@ -122,10 +122,12 @@ def whoami() -> None:
         out.print(f"{escape(session.ident)} ({session.role}) {state}  {escape(session.server)}")
 
 
-async def _store(loaded: Settings) -> tuple[SessionStore, Any]:
-    engine = make_engine(loaded.database_url)
-    await upgrade(engine)
-    return SessionStore(engine, PeopleFile(loaded.people_path).current), engine
+@asynccontextmanager
+async def _sessions(loaded: Settings) -> AsyncIterator[SessionStore]:
+    """The session store on the process' root, its database migrated."""
+    async with Root(loaded) as root:
+        store = await root.migrated_store()
+        yield SessionStore(store.engine, root.people.current)
 
 
 @session_app.command("list")
@@ -135,11 +137,8 @@ def session_list(
     """Live sessions of people and services (by digest: the tokens themselves are not kept)."""
 
     async def run() -> list[Any]:
-        store, engine = await _store(settings())
-        try:
+        async with _sessions(settings()) as store:
             return await store.list(include_ended=all_)
-        finally:
-            await engine.dispose()
 
     table = Table("id", "who", "kind", "role", "from", "created", "ends", "revoked")
     for s in asyncio.run(run()):
@@ -163,11 +162,8 @@ def session_revoke(
     """End a session (by id) or every session of a person or service (by identity) at once."""
 
     async def run() -> int:
-        store, engine = await _store(settings())
-        try:
+        async with _sessions(settings()) as store:
             return await store.revoke_prefix(who) or await store.revoke_ident(who)
-        finally:
-            await engine.dispose()
 
     ended = asyncio.run(run())
     if not ended:
@@ -188,13 +184,10 @@ def token_issue(
         raise fail("feeds do not read: they post to the intake with their feed token", 2)
 
     async def run() -> tuple[str, Any]:
-        store, engine = await _store(settings())
-        try:
+        async with _sessions(settings()) as store:
             return await store.issue_service(
                 f"service:{name}", role, ttl=timedelta(days=days), client="crisis token issue"
             )
-        finally:
-            await engine.dispose()
 
     token, session = asyncio.run(run())
     out.print(

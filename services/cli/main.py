@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import webbrowser
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
-from services.bootstrap import SERVICE_NAMES, build_services
+from services.bootstrap import SERVICE_NAMES, Root
 from services.cli import (
     cell_commands,
     login_commands,
@@ -41,9 +41,7 @@ from services.demo.feed import feed, feed_alerts
 from services.demo.people import demo_people
 from services.demo.scenario import tempete_alex
 from services.deploy.nats_config import DECISION_EVENTS
-from services.eventlog.schema import upgrade
 from services.runtime.bus import Bus, connect
-from services.runtime.database import make_engine
 from services.runtime.discovery import NotRunningError, resolve_nats_url, resolve_server
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.http import HttpServerError
@@ -51,7 +49,7 @@ from services.runtime.logging import configure_logging
 from services.runtime.publish import PublishError
 from services.runtime.security import ADMIN, DEMO, SERVICE_USERS, bare
 from services.runtime.settings import Settings, load_settings
-from services.runtime.system import CrisisSystem, Service
+from services.runtime.system import CrisisSystem
 from services.runtime.topology import topology, write_stream_files
 
 app = typer.Typer(
@@ -102,25 +100,18 @@ def _url(settings: Settings, user: str = "admin") -> str:
         raise _fail(str(exc)) from None
 
 
-async def _prepare_database(settings: Settings) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-
-
 async def _run_system(
-    settings: Settings, services: list[Service], banner: str = "", *, announce: bool = True
+    settings: Settings, names: Sequence[str], banner: str = "", *, announce: bool = True
 ) -> None:
     """Migrate the database, start the system, and run until Ctrl-C or SIGTERM."""
-    await _prepare_database(settings)
-    system = CrisisSystem(settings, services, announce=announce)
-    async with _stop_on_signal() as stop, system:
-        out.print(_describe(system))
-        out.print(banner or "Press Ctrl-C to stop.")
-        await stop.wait()
-        out.print("Stopping…")
+    async with Root(settings) as root:
+        await root.migrated_store()
+        system = CrisisSystem(settings, root.services(names), announce=announce)
+        async with _stop_on_signal() as stop, system:
+            out.print(_describe(system))
+            out.print(banner or "Press Ctrl-C to stop.")
+            await stop.wait()
+            out.print("Stopping…")
 
 
 @asynccontextmanager
@@ -160,7 +151,7 @@ def up() -> None:
     settings = _settings()
 
     try:
-        asyncio.run(_run_system(settings, build_services(settings)))
+        asyncio.run(_run_system(settings, SERVICE_NAMES))
     except (EmbeddedServerError, HttpServerError) as exc:
         raise _fail(str(exc)) from None
     out.print("Stopped cleanly.")
@@ -212,7 +203,7 @@ def service(
     asyncio.run(
         _run_system(
             alone,
-            build_services(alone, [name]),
+            [name],
             f"Service {name} running. Ctrl-C stops.",
         )
     )
@@ -239,10 +230,11 @@ def demo(
     events = crises[sample](crisis_id)
 
     async def run() -> None:
-        await _prepare_database(settings)
         people = demo_people(settings.people_path)
-        system = CrisisSystem(settings, build_services(settings), demo=True)
-        async with _stop_on_signal() as stop, system, _player(system) as player:
+        root = Root(settings)
+        await root.migrated_store()
+        system = CrisisSystem(settings, root.services(), demo=True)
+        async with root, _stop_on_signal() as stop, system, _player(system) as player:
             out.print(_describe(system))
             _announce_console(system, people)
             out.print(

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from services.cli.log_commands import log_app, open_store
+from services.bootstrap import open_store
+from services.cli.log_commands import log_app
 from services.cli.picture_commands import parse_instant
 from services.eventlog.store import MAIN_COURANTE_TYPES, EventStore
 from services.picture.http import main_courante_item, split_types

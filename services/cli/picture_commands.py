@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.bootstrap import open_store
 from services.cli.diff_render import render_diff
-from services.cli.log_commands import open_store
 from services.cli.picture_render import render_picture
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture

@@ -23,8 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from schemas import subjects
 from schemas.wire import REGISTRY
+from services.bootstrap import open_store
 from services.cli.cell_client import fail, out, settings
-from services.cli.log_commands import open_store
 from services.cli.picture_commands import parse_instant
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture, fold, new_picture

@@ -16,9 +16,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from services.bootstrap import open_store
 from services.cli.cell_client import act, fail, out, settings
 from services.cli.cell_commands import As, Crisis, Insee, Point, When, Where, _instant, plan_app
-from services.cli.log_commands import open_store
 from services.cli.point import location
 from services.comms.cap_out import public_alert_cap
 from services.eventlog.store import EventStore

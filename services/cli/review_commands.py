@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from services.bootstrap import open_store
 from services.cli.cell_client import fail, out, settings
-from services.cli.log_commands import open_store
 from services.eventlog.store import EventStore
 from services.runtime.streams import instant_text
 

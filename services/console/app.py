@@ -16,15 +16,15 @@ from services.auth.principals import act_subject
 from services.cell.app import PeopleFile
 from services.console.auth import Sessions
 from services.console.http import build_api
-from services.eventlog.store import EventStore
+from services.eventlog.store import EventStore, store_for
 from services.picture.fold import Picture
-from services.picture.follow import PictureFollower, SharedPicture
+from services.picture.follow import PictureFollower, SharedPicture, followed
 from services.picture.snapshots import SnapshotStore, picture_at
 from services.runtime.bus import connect
-from services.runtime.database import make_engine
 from services.runtime.http import HttpServer
 from services.runtime.settings import Settings
 from services.runtime.streams import instant_text
+from services.runtime.system import StackedService
 from services.sitrep.from_log import render_report
 
 
@@ -106,43 +106,42 @@ class ConsoleBackend:
         return await picture_at(self.store, self.snapshots, crisis_id, as_of=at)
 
 
-class ConsoleService:
+class ConsoleService(StackedService):
     """The console as `crisis up` runs it."""
 
     name = "console"
 
-    def __init__(self, settings: Settings, *, shared: SharedPicture | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        shared: SharedPicture | None = None,
+        store: EventStore | None = None,
+        people: PeopleFile | None = None,
+    ) -> None:
+        super().__init__()
         self.settings = settings
-        self.shared = shared or SharedPicture()
+        self.shared = shared
+        self.store = store
+        self.people = people or PeopleFile(settings.people_path)
         self.http = HttpServer("console", "CRISIS_CONSOLE_PORT")
         self.url = ""
-        self._stack = AsyncExitStack()
 
-    async def start(self, nats_url: str) -> None:
-        """Fold the stream, then serve the console."""
-        try:
-            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-console"))
-            store = EventStore(make_engine(self.settings.database_url))
-            self._stack.push_async_callback(store.close)
-            follower = await self.shared.acquire(nats_url)
-            self._stack.push_async_callback(self.shared.release)
-            backend = ConsoleBackend(bus.nc, follower, store)
-            follower.listen(backend.changed)
-            self._stack.callback(follower.forget, backend.changed)
-            sessions = Sessions(
-                PeopleFile(self.settings.people_path),
-                idle=timedelta(minutes=self.settings.console_idle_minutes),
-                longest=timedelta(hours=self.settings.console_session_hours),
-            )
-            api = build_api(backend, sessions, self.settings)
-            self.url = await self.http.start(
-                api, self.settings.console_host, self.settings.console_port
-            )
-            self._stack.push_async_callback(self.http.stop)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def stop(self) -> None:
-        """Stop serving, stop following, disconnect."""
-        await self._stack.aclose()
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
+        """Resume the picture, then serve the console."""
+        bus = await stack.enter_async_context(connect(nats_url, name="crisis-console"))
+        store = await store_for(stack, self.store, self.settings.database_url)
+        follower = await followed(stack, nats_url, self.shared, self.settings.database_url)
+        backend = ConsoleBackend(bus.nc, follower, store)
+        follower.listen(backend.changed)
+        stack.callback(follower.forget, backend.changed)
+        sessions = Sessions(
+            self.people,
+            idle=timedelta(minutes=self.settings.console_idle_minutes),
+            longest=timedelta(hours=self.settings.console_session_hours),
+        )
+        api = build_api(backend, sessions, self.settings)
+        self.url = await self.http.start(
+            api, self.settings.console_host, self.settings.console_port
+        )
+        stack.push_async_callback(self.http.stop)

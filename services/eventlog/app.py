@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from typing import Protocol
 
 from faststream import Context
@@ -16,10 +17,10 @@ from nats.js import JetStreamContext
 from schemas import subjects
 from services.eventlog import deadletters
 from services.eventlog.recorder import Recorder
-from services.eventlog.store import EventStore
-from services.runtime.database import make_engine
+from services.eventlog.store import EventStore, store_for
 from services.runtime.settings import Settings
 from services.runtime.streams import raw_body, service_broker
+from services.runtime.system import StackedService
 from services.runtime.topology import (
     CRISIS_STREAM,
     DEADLETTER_DURABLE,
@@ -73,34 +74,32 @@ def register_deadletters(broker: NatsBroker, store: EventStore) -> None:
         await deadletters.keep(store, message.raw_message)
 
 
-class EventLogService:
+class EventLogService(StackedService):
     """The event log as `crisis up` runs it: a broker, a store, a recorder."""
 
     name = "eventlog"
 
     def __init__(self, settings: Settings, store: EventStore | None = None) -> None:
+        super().__init__()
         self.settings = settings
         self.store = store
         self.broker: NatsBroker | None = None
         self.recorder: Recorder | None = None
 
-    async def start(self, nats_url: str) -> None:
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Open the store and begin consuming."""
-        self.store = self.store or EventStore(make_engine(self.settings.database_url))
+        self.store = await store_for(stack, self.store, self.settings.database_url)
         self.recorder = Recorder(self.store, max_deliver=self.settings.eventlog_max_deliver)
-        self.broker = service_broker(nats_url, self.name)
-        register(self.broker, self.recorder, self.settings)
-        register_deadletters(self.broker, self.store)
-        await self.broker.start()
+        self.broker = broker = service_broker(nats_url, self.name)
+        register(broker, self.recorder, self.settings)
+        register_deadletters(broker, self.store)
+        stack.push_async_callback(self._drain, broker, self.recorder)
+        await broker.start()
 
-    async def stop(self) -> None:
-        """Stop fetching, let the batch in flight commit and ack, then disconnect and close."""
-        if self.broker is not None:
-            for subscriber in self.broker.subscribers:
-                await subscriber.stop()
-            if self.recorder is not None:
-                await self.recorder.drain()
-            await self.broker.stop()
-            self.broker = None
-        if self.store is not None:
-            await self.store.close()
+    async def _drain(self, broker: NatsBroker, recorder: Recorder) -> None:
+        """Stop fetching, let the batch in flight commit and ack, then disconnect."""
+        for subscriber in broker.subscribers:
+            await subscriber.stop()
+        await recorder.drain()
+        await broker.stop()
+        self.broker = None

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.eventlog import bulk
 from services.eventlog.core import MAIN_COURANTE_ENTRY, ChainHead, LogRecord
 from services.eventlog.tables import chain_heads, events, rejected_inputs
+from services.runtime.database import make_engine
 
 _RECORD_COLUMNS = [events.c[name] for name in bulk.FIELDS]
 _MOVE_HEAD = (
@@ -91,6 +92,25 @@ class RejectedInput:
     def raw_sha256(self) -> str:
         """Digest of the raw bytes."""
         return hashlib.sha256(self.raw).hexdigest()
+
+
+@contextlib.asynccontextmanager
+async def opened_store(database_url: str) -> AsyncIterator[EventStore]:
+    """A store of its own on `database_url`, closed on exit (for a service built alone)."""
+    store = EventStore(make_engine(database_url))
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def store_for(
+    stack: contextlib.AsyncExitStack, given: EventStore | None, database_url: str
+) -> EventStore:
+    """`given` (the composition root's), or else a store of its own, closed with `stack`."""
+    if given is not None:
+        return given
+    return await stack.enter_async_context(opened_store(database_url))
 
 
 class EventStore:

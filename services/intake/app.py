@@ -29,6 +29,7 @@ from services.intake.ratelimit import RateLimiter
 from services.runtime.bus import connect
 from services.runtime.http import HttpServer
 from services.runtime.settings import Settings
+from services.runtime.system import StackedService
 
 log = structlog.get_logger(__name__)
 
@@ -146,41 +147,35 @@ class LiveIntake:
         await self.dispatcher.keep_refused(outcome, raw, feed=feed, content_type=content_type)
 
 
-class IntakeService:
+class IntakeService(StackedService):
     """The intake as `crisis up` runs it: the live intake behind its HTTP API."""
 
     name = "intake"
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__()
         self.settings = settings
         self.http = HttpServer("intake", "CRISIS_INTAKE_PORT")
         self.live: LiveIntake | None = None
         self.url = ""
-        self._stack = AsyncExitStack()
 
-    async def start(self, nats_url: str) -> None:
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Connect, read the index, and serve HTTP."""
-        try:
-            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-intake"))
-            self.live = LiveIntake(bus.js, self.settings)
-            await self.live.start()
-            self._stack.push_async_callback(self.live.stop)
-            feeds = FeedRegistry.load(self.settings.feeds_path)
-            if not feeds.feeds:
-                log.warning(
-                    "intake.no_feeds",
-                    feeds_file=str(self.settings.feeds_path),
-                    hint="add one with `crisis feed add NAME`; until then every POST is refused",
-                )
-            await self._listen_to_feeds(bus.nc, self.live, feeds)
-            api = build_api(self.live, feeds, max_bytes=self.settings.intake_max_bytes)
-            self.url = await self.http.start(
-                api, self.settings.intake_host, self.settings.intake_port
+        bus = await stack.enter_async_context(connect(nats_url, name="crisis-intake"))
+        self.live = LiveIntake(bus.js, self.settings)
+        await self.live.start()
+        stack.push_async_callback(self.live.stop)
+        feeds = FeedRegistry.load(self.settings.feeds_path)
+        if not feeds.feeds:
+            log.warning(
+                "intake.no_feeds",
+                feeds_file=str(self.settings.feeds_path),
+                hint="add one with `crisis feed add NAME`; until then every POST is refused",
             )
-            self._stack.push_async_callback(self.http.stop)
-        except BaseException:
-            await self.stop()
-            raise
+        await self._listen_to_feeds(bus.nc, self.live, feeds)
+        api = build_api(self.live, feeds, max_bytes=self.settings.intake_max_bytes)
+        self.url = await self.http.start(api, self.settings.intake_host, self.settings.intake_port)
+        stack.push_async_callback(self.http.stop)
 
     async def _listen_to_feeds(self, nc: Client, live: LiveIntake, feeds: FeedRegistry) -> None:
         """Feeds over NATS: `feeds.<name>.cap|geojson|events`, request-reply.
@@ -216,7 +211,3 @@ class IntakeService:
                 await msg.respond(orjson.dumps(reply))
 
         await nc.subscribe(f"{FEEDS_ROOT}.*.*", queue="intake", cb=taken)
-
-    async def stop(self) -> None:
-        """Stop serving, stop following, disconnect."""
-        await self._stack.aclose()

@@ -29,11 +29,11 @@ from nats.js.errors import NotFoundError
 
 from schemas import subjects
 from schemas.envelope import utc_now
-from services.eventlog.store import EventStore
+from services.eventlog.store import EventStore, store_for
 from services.runtime.bus import connect
-from services.runtime.database import make_engine
 from services.runtime.http import HttpServer, HttpServerError
 from services.runtime.settings import Settings
+from services.runtime.system import StackedService
 from services.runtime.topology import (
     CRISIS_STREAM,
     DEADLETTER_STREAM,
@@ -212,32 +212,24 @@ def build_api(probe: Probe, metrics_token: str | None = None) -> FastAPI:
     return api
 
 
-class OpsService:
+class OpsService(StackedService):
     """The operations endpoints as `crisis up` serves them."""
 
     name = "ops"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, store: EventStore | None = None) -> None:
+        super().__init__()
         self.settings = settings
+        self.store = store
         self.http = HttpServer("ops", "CRISIS_OPS_PORT")
         self.url = ""
-        self._stack = AsyncExitStack()
 
-    async def start(self, nats_url: str) -> None:
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Connect and serve (not beyond loopback without a metrics token)."""
         token = self.settings.ops_metrics_token or None
         check_exposure(self.settings.ops_host, token)
-        try:
-            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-ops"))
-            store = EventStore(make_engine(self.settings.database_url))
-            self._stack.push_async_callback(store.close)
-            api = build_api(Probe(bus.nc, bus.js, store), token)
-            self.url = await self.http.start(api, self.settings.ops_host, self.settings.ops_port)
-            self._stack.push_async_callback(self.http.stop)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def stop(self) -> None:
-        """Stop serving, disconnect."""
-        await self._stack.aclose()
+        bus = await stack.enter_async_context(connect(nats_url, name="crisis-ops"))
+        store = await store_for(stack, self.store, self.settings.database_url)
+        api = build_api(Probe(bus.nc, bus.js, store), token)
+        self.url = await self.http.start(api, self.settings.ops_host, self.settings.ops_port)
+        stack.push_async_callback(self.http.stop)

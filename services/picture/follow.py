@@ -1,8 +1,12 @@
-"""Pictures kept in memory by a service that decides from them (the cell, the plans).
+"""The process' one picture: resumed from the snapshots, then folded live from the stream.
 
-An ordered consumer folds every live event from the start of the stream; a service that has just
-published waits until its own events are folded before it decides again, so that two acts in a
-row see each other.
+The picture service serves it, the cell decides from it, the plans evaluate their rules on it
+and the console shows it. In one process (`crisis up`) they all read the same `LivePictures`,
+folded by one ordered consumer; a service run alone (`crisis service cell`) has its own. Either
+way start-up loads each crisis' last snapshot and folds only the events after it.
+
+A service that has just published waits until its own events are folded before it decides
+again, so that two acts in a row see each other.
 """
 
 from __future__ import annotations
@@ -15,66 +19,83 @@ import orjson
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from schemas import subjects
 from schemas.registry import DecodeError
-from services.picture.fold import Picture, fold, new_picture
-from services.picture.snapshots import wire_event
+from services.eventlog.store import EventStore, store_for
+from services.picture.fold import Event, Picture
+from services.picture.live import LivePictures
+from services.picture.snapshots import SnapshotStore, wire_event
 from services.runtime.bus import connect
 from services.runtime.streams import instant_text
 from services.runtime.topology import CRISIS_STREAM
 
 log = structlog.get_logger(__name__)
 
-Listener = Callable[[Picture, dict[str, object]], Awaitable[None]]
+Listener = Callable[[Picture, Event], Awaitable[None]]
 
 
 class PictureFollower:
-    """Every crisis' picture, folded from the stream as it grows."""
+    """Every crisis' picture, kept by `live` and folded from the stream as it grows.
 
-    def __init__(self, js: JetStreamContext) -> None:
+    Ordered: pushed in stream order with no acks to wait for, which keeps the delay to live
+    clients short. Nothing is lost by not acking: the picture resumes from its snapshots and the
+    stream. Not a FastStream subscriber: its dispatch cost 4.3 times the CPU per event of this
+    callback, in the same run (bench/results-picture-dispatch.md).
+    """
+
+    def __init__(self, js: JetStreamContext, live: LivePictures) -> None:
         self.js = js
-        self.pictures: dict[str, Picture] = {}
+        self.live = live
         self.position = 0
-        # Every service of the process that reacts to the picture (plans, console) listens here.
+        # The services of the process that react to each event (plans, console) listen here.
         self.listeners: list[Listener] = []
         self._moved = asyncio.Condition()
         self._subscription: JetStreamContext.PushSubscription | None = None
 
-    async def start(self, *, catch_up_timeout_s: float = 60.0) -> None:
-        """Follow the stream from its start and return once what it held at start is folded."""
+    @property
+    def pictures(self) -> dict[str, Picture]:
+        """Every crisis' picture, by crisis id."""
+        return self.live.pictures
+
+    async def start(self, store: EventStore, *, catch_up_timeout_s: float = 60.0) -> None:
+        """Resume from the snapshots, follow the stream, and return once caught up with it."""
+        start = await self.live.resume(store)
         info = await self.js.stream_info(CRISIS_STREAM)
-        last = info.state.last_seq
+        self.position = start - 1
         self._subscription = await self.js.subscribe(
             subjects.LIVE_ALL,
             stream=CRISIS_STREAM,
             ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
-            cb=self._folded,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+            ),
+            cb=self.fold_message,
         )
-        await self.wait_for(last, timeout_s=catch_up_timeout_s)
+        await self.wait_for(info.state.last_seq, timeout_s=catch_up_timeout_s)
 
-    async def _folded(self, msg: Msg) -> None:
-        meta = msg.metadata
+    async def fold_message(self, msg: Msg) -> None:
+        """Fold one delivered live event, tell the listeners, and move the position."""
+        position = msg.metadata.sequence.stream
         try:
-            # Through the registry, as the picture service decodes: older versions upcast.
+            # Through the registry: older versions are upcast, as everywhere.
             event = wire_event(msg.data)
-            crisis_id = event["crisis_id"]
         except (orjson.JSONDecodeError, KeyError, TypeError, DecodeError):
-            log.warning("follower.undecodable", position=meta.sequence.stream)
+            log.warning("picture.undecodable", position=position)
         else:
-            picture = self.pictures.get(crisis_id) or new_picture(crisis_id)
-            self.pictures[crisis_id] = picture
-            fold(picture, event, meta.sequence.stream, instant_text(meta.timestamp))
-            for listener in list(self.listeners):
-                try:
-                    await listener(picture, event)
-                except Exception:
-                    # at its next event, and a waiting act must not hang on a listener's fault)
-                    log.exception("follower.listener_failed", position=meta.sequence.stream)
+            change = await self.live.apply(event, position, instant_text(msg.metadata.timestamp))
+            if change is not None:
+                picture = self.live.pictures[event["crisis_id"]]
+                for listener in list(self.listeners):
+                    try:
+                        await listener(picture, event)
+                    except Exception:
+                        # Logged, not raised: the listener sees the picture again at the next
+                        # event, and a waiting act must not hang on a listener's fault.
+                        log.exception("follower.listener_failed", position=position)
         async with self._moved:
-            self.position = max(self.position, meta.sequence.stream)
+            self.position = max(self.position, position)
             self._moved.notify_all()
 
     async def wait_for(self, position: int, *, timeout_s: float = 10.0) -> None:
@@ -95,7 +116,7 @@ class PictureFollower:
 
     def picture(self, crisis_id: str) -> Picture | None:
         """The picture of a crisis, if any of its events has been seen."""
-        return self.pictures.get(crisis_id)
+        return self.live.pictures.get(crisis_id)
 
     async def stop(self) -> None:
         """Stop following."""
@@ -105,42 +126,70 @@ class PictureFollower:
 
 
 class SharedPicture:
-    """One follower for every service of a process that decides from the picture.
+    """The picture of one process, for every service in it that reads the picture.
 
-    `crisis up` runs the cell, the plans and the console in one process: they read the same
-    folded pictures instead of folding the whole stream once each. The first service that asks
-    starts it, caught up with the stream, on a connection of its own made with that service's
-    credential; it stops when the last service that asked has let go.
+    The first service that asks starts it on a connection made with that service's credential
+    (in `crisis up`, the picture service's); it stops when the last one has let go, after a
+    snapshot of what changed. Only a process that runs the picture service writes snapshots
+    (`snapshot_every` > 0): the cell run alone reads them and writes none.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: EventStore, *, snapshot_every: int = 0) -> None:
+        self.store = store
+        self.snapshot_every = snapshot_every
+        self.snapshots = SnapshotStore(store.engine)
         self._follower: PictureFollower | None = None
         self._stack = AsyncExitStack()
         self._users = 0
         self._lock = asyncio.Lock()
 
     async def acquire(self, nats_url: str) -> PictureFollower:
-        """The process' follower, started if it is not yet."""
+        """The process' follower, started (resumed and caught up) if it is not yet."""
         async with self._lock:
             if self._follower is None:
-                bus = await self._stack.enter_async_context(
-                    connect(nats_url, name="crisis-picture-shared")
-                )
-                follower = PictureFollower(bus.js)
-                try:
-                    await follower.start()
-                except BaseException:
-                    await self._stack.aclose()
-                    raise
-                self._stack.push_async_callback(follower.stop)
-                self._follower = follower
+                self._follower = await self._start(nats_url)
             self._users += 1
             return self._follower
+
+    async def _start(self, nats_url: str) -> PictureFollower:
+        stack = self._stack
+        try:
+            bus = await stack.enter_async_context(connect(nats_url, name="crisis-picture"))
+            live = LivePictures(self.snapshots, snapshot_every=self.snapshot_every)
+            if self.snapshot_every:
+                stack.push_async_callback(live.checkpoint)
+            stack.callback(live.close)
+            follower = PictureFollower(bus.js, live)
+            stack.push_async_callback(follower.stop)
+            await follower.start(self.store)
+        except BaseException:
+            await self._close()
+            raise
+        return follower
 
     async def release(self) -> None:
         """One service no longer needs it; the last one stops it and its connection."""
         async with self._lock:
             self._users = max(0, self._users - 1)
             if self._users == 0 and self._follower is not None:
-                self._follower = None
-                await self._stack.aclose()
+                await self._close()
+
+    async def _close(self) -> None:
+        self._follower = None
+        stack, self._stack = self._stack, AsyncExitStack()
+        await stack.aclose()
+
+
+async def followed(
+    stack: AsyncExitStack, nats_url: str, shared: SharedPicture | None, database_url: str
+) -> PictureFollower:
+    """The follower a service reads the picture from, let go of when `stack` closes.
+
+    `shared` is the process' picture (from the composition root); a service built without one
+    (alone, in a test) gets a picture and a store of its own.
+    """
+    if shared is None:
+        shared = SharedPicture(await store_for(stack, None, database_url))
+    follower = await shared.acquire(nats_url)
+    stack.push_async_callback(shared.release)
+    return follower

@@ -162,6 +162,7 @@ class LivePictures:
     _dirty: set[str] = field(default_factory=set)
     _encoders: dict[str, PictureEncoder] = field(default_factory=dict)
     writer: SnapshotWriter = field(init=False)
+    started_from: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.writer = SnapshotWriter(self.snapshots, lost=self._dirty.add)
@@ -175,8 +176,12 @@ class LivePictures:
                 self.pictures[crisis.crisis_id] = snapshot
                 # Its first encoding is all of it: done now, not at its first snapshot.
                 self._encoder(crisis.crisis_id).encode(snapshot)
-        known = [self.pictures.get(c.crisis_id, {"position": 0})["position"] for c in crises]
-        start = min(known, default=0) + 1
+        known: list[int] = [
+            self.pictures.get(c.crisis_id, {"position": 0})["position"] for c in crises
+        ]
+        # Past what the log holds, the stream may have crises the log does not know yet: they
+        # are folded from there (a crisis with no snapshot, from its first event).
+        start = self.started_from = min([*known, await store.last_position()]) + 1
         log.info("picture.resumed", crises=len(crises), snapshots=len(self.pictures), start=start)
         return start
 

@@ -15,11 +15,12 @@ from nats.js import JetStreamContext
 
 from schemas.envelope import Status, utc_now
 from services.picture.fold import Picture
-from services.picture.follow import SharedPicture
+from services.picture.follow import SharedPicture, followed
 from services.plans.rules import RulesError, RuleSet, evaluate, load_rules, proposal_events
 from services.runtime.bus import connect
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
+from services.runtime.system import StackedService
 
 log = structlog.get_logger(__name__)
 
@@ -87,32 +88,30 @@ class Proposer:
         return len(events)
 
 
-class PlansService:
+class PlansService(StackedService):
     """The plans as `crisis up` runs them."""
 
     name = "plans"
 
-    def __init__(self, settings: Settings, *, shared: SharedPicture | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        shared: SharedPicture | None = None,
+        rules: RuleBook | None = None,
+    ) -> None:
+        super().__init__()
         self.settings = settings
-        self.shared = shared or SharedPicture()
-        self._stack = AsyncExitStack()
+        self.shared = shared
+        self.rules = rules or RuleBook(settings.plans_dir)
 
-    async def start(self, nats_url: str) -> None:
-        """Fold the stream, evaluate every open crisis once, then follow."""
-        try:
-            bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-plans"))
-            proposer = Proposer(bus.js, RuleBook(self.settings.plans_dir))
-            follower = await self.shared.acquire(nats_url)
-            self._stack.push_async_callback(self.shared.release)
-            follower.listen(proposer.on_event)
-            self._stack.callback(follower.forget, proposer.on_event)
-            proposer.live = True
-            for picture in list(follower.pictures.values()):
-                await proposer.propose(picture)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def stop(self) -> None:
-        """Stop following, disconnect."""
-        await self._stack.aclose()
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
+        """Resume the picture, evaluate every open crisis once, then follow."""
+        bus = await stack.enter_async_context(connect(nats_url, name="crisis-plans"))
+        proposer = Proposer(bus.js, self.rules)
+        follower = await followed(stack, nats_url, self.shared, self.settings.database_url)
+        follower.listen(proposer.on_event)
+        stack.callback(follower.forget, proposer.on_event)
+        proposer.live = True
+        for picture in list(follower.pictures.values()):
+            await proposer.propose(picture)

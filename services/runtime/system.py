@@ -36,6 +36,36 @@ class Service(Protocol):
         """Finish in-flight work, then disconnect."""
 
 
+class StackedService:
+    """The start and stop every service shares: what `open` opens is closed by `stop`.
+
+    A service pushes each thing it opens onto the exit stack it is handed, so `stop` closes them
+    in reverse order; a start that fails half-way closes what it had opened, and raises.
+    """
+
+    name: str
+
+    def __init__(self) -> None:
+        self._stack = AsyncExitStack()
+
+    async def start(self, nats_url: str) -> None:
+        """Open what the service holds and begin work."""
+        try:
+            await self.open(self._stack, nats_url)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
+        """Open the service's resources on `stack` (each subclass says which)."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Finish in-flight work and close, in reverse order of opening."""
+        stack, self._stack = self._stack, AsyncExitStack()
+        await stack.aclose()
+
+
 class CrisisSystem:
     """The embedded nats-server (unless a URL is configured), the streams, and the services."""
 

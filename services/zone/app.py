@@ -25,6 +25,7 @@ from schemas.wire import REGISTRY
 from services.runtime.bus import connect, servers
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
+from services.runtime.system import StackedService
 from services.runtime.topology import CRISIS_STREAM
 from services.zone.core import relayed
 
@@ -128,22 +129,22 @@ def parse_sources(text: str) -> list[Source]:
     return sources
 
 
-class ZoneService:
+class ZoneService(StackedService):
     """The zone relay as `crisis up` runs it on the zone's system (idle without sources)."""
 
     name = "zone"
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__()
         self.settings = settings
         self.relays: list[DepartementRelay] = []
-        self._stack = AsyncExitStack()
 
-    async def start(self, nats_url: str) -> None:
+    async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Follow every département configured in CRISIS_ZONE_SOURCES."""
         sources = parse_sources(self.settings.zone_sources)
         if not sources:
             return
-        bus = await self._stack.enter_async_context(connect(nats_url, name="crisis-zone"))
+        bus = await stack.enter_async_context(connect(nats_url, name="crisis-zone"))
         for source in sources:
             relay = DepartementRelay(
                 source,
@@ -152,10 +153,6 @@ class ZoneService:
                 min_severity=self.settings.zone_min_severity,
             )
             relay.start()
-            self._stack.push_async_callback(relay.stop)
+            stack.push_async_callback(relay.stop)
             self.relays.append(relay)
         log.info("zone.following", departements=[s.departement for s in sources])
-
-    async def stop(self) -> None:
-        """Stop the relays, disconnect."""
-        await self._stack.aclose()

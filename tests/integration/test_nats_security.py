@@ -340,7 +340,7 @@ async def test_a_client_without_the_right_password_is_refused(
     add_person(wired.people_path, "dircab", Role.DIRECTOR, "Directeur", "le-mot-de-passe-du-dircab")
     engine = make_engine(wired.database_url)
     await upgrade(engine)
-    auth = AuthService(wired, engine=engine)
+    auth = AuthService(wired, store=EventStore(engine))
     await auth.start(secured.url("auth"))
     try:
         for url in (

@@ -2,7 +2,7 @@
 
 The picture follows with a plain nats-py ordered consumer (its FastStream subscriber cost 4.3
 times the CPU per event: bench/results-picture-dispatch.md), so these tests hand its callback
-`Msg`s as nats-py delivers them, and check what `follow` asks the server for. Ack, redelivery,
+`Msg`s as nats-py delivers them, and check what the follower asks the server for. Ack, redelivery,
 dedup, the start position and stream order are the server's: they are tested on a real one
 (tests/integration/test_picture_service.py). A delivery's metadata (stream position, time)
 lives in its `$JS.ACK.…` reply subject, so each test makes one.
@@ -19,15 +19,16 @@ import pytest
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import DeliverPolicy, StreamInfo
 from structlog.testing import capture_logs
 
 from schemas import subjects
 from schemas.envelope import Envelope
 from schemas.events import CrisisOpened
 from schemas.wire import encode
-from services.picture import app as picture_app
-from services.picture.app import fold_message, follow
+from services.eventlog.store import EventStore
+from services.picture import follow as picture_follow
+from services.picture.follow import PictureFollower
 from services.picture.live import LivePictures
 from services.picture.snapshots import SnapshotStore
 from services.runtime.topology import CRISIS_STREAM
@@ -42,12 +43,17 @@ RECORDED = datetime(2020, 10, 2, 12, 34, 56, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _fresh_logger(monkeypatch: pytest.MonkeyPatch) -> None:
     """A logger not yet cached: an earlier test's use would hide it from `capture_logs`."""
-    monkeypatch.setattr(picture_app, "log", structlog.get_logger(picture_app.__name__))
+    monkeypatch.setattr(picture_follow, "log", structlog.get_logger(picture_follow.__name__))
 
 
 def live_pictures(snapshots: FakeSnapshots | None = None, every: int = 0) -> LivePictures:
     """Live pictures over fake snapshots."""
     return LivePictures(cast("SnapshotStore", snapshots or FakeSnapshots()), snapshot_every=every)
+
+
+def fold_message(live: LivePictures) -> Any:
+    """The callback the follower of `live` hands the ordered consumer."""
+    return PictureFollower(cast("JetStreamContext", None), live).fold_message
 
 
 def delivery(body: bytes | Envelope, position: int) -> Msg:
@@ -123,18 +129,43 @@ async def test_an_undecodable_body_is_skipped_without_raising_and_the_next_event
 
 @dataclass
 class _RecordingJetStream:
-    """Records what `follow` subscribes to."""
+    """Records what the follower subscribes to; the stream holds `last` events."""
 
+    last: int
     asked: list[dict[str, Any]] = field(default_factory=list)
+
+    async def stream_info(self, name: str) -> Any:
+        assert name == CRISIS_STREAM
+        return StreamInfo.from_response(
+            {"config": {"name": name}, "state": _state(self.last), "created": None}
+        )
 
     async def subscribe(self, subject: str, **options: Any) -> object:
         self.asked.append({"subject": subject, **options})
         return object()
 
 
+def _state(last: int) -> dict[str, int]:
+    return {"messages": last, "bytes": 0, "first_seq": 1, "last_seq": last, "consumer_count": 0}
+
+
+@dataclass
+class _LogAt:
+    """A log that holds events up to `last` and no crisis yet."""
+
+    last: int
+
+    async def crises(self) -> list[object]:
+        return []
+
+    async def last_position(self) -> int:
+        return self.last
+
+
 async def test_the_picture_follows_the_live_stream_only_from_its_resume_position() -> None:
-    js = _RecordingJetStream()
-    await follow(cast("JetStreamContext", js), live_pictures(), 42)
+    js = _RecordingJetStream(last=41)
+    follower = PictureFollower(cast("JetStreamContext", js), live_pictures())
+    await follower.start(cast("EventStore", _LogAt(41)))
     [asked] = js.asked
     assert asked["subject"] == subjects.LIVE_ALL
     assert asked["stream"] == CRISIS_STREAM
