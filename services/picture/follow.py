@@ -77,14 +77,15 @@ class PictureFollower:
 
     async def fold_message(self, msg: Msg) -> None:
         """Fold one delivered live event, tell the listeners, and move the position."""
-        position = msg.metadata.sequence.stream
+        meta = msg.metadata
+        position = meta.sequence.stream
         try:
             # Through the registry: older versions are upcast, as everywhere.
             event = wire_event(msg.data)
         except (orjson.JSONDecodeError, KeyError, TypeError, DecodeError):
             log.warning("picture.undecodable", position=position)
         else:
-            change = await self.live.apply(event, position, instant_text(msg.metadata.timestamp))
+            change = await self.live.apply(event, position, instant_text(meta.timestamp))
             if change is not None:
                 picture = self.live.pictures[event["crisis_id"]]
                 for listener in list(self.listeners):

@@ -32,6 +32,8 @@ from services.runtime.streams import instant_text, now_text
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_S = 15.0
+# At most this many changes in one write to a live client.
+BURST = 256
 RECHECK_S = 30.0  # how often a live stream asks again whether its token still holds
 SSE_BATCH = 500
 # Routes that answer without a token; they must say nothing about any crisis.
@@ -480,6 +482,23 @@ def _sse_message(change: dict[str, Any]) -> bytes:
     return b"event: change\nid: %d\ndata: %s\n\n" % (change["position"], data)
 
 
+async def _next_changes(
+    queue: asyncio.Queue[dict[str, Any] | None], wait: float
+) -> list[dict[str, Any] | None]:
+    """The changes queued (at most `BURST`), waiting up to `wait` for one; None ends the list."""
+    if queue.empty():
+        try:
+            async with asyncio.timeout(wait):  # no task per wait, unlike asyncio.wait_for
+                changes = [await queue.get()]
+        except TimeoutError:
+            return []
+    else:
+        changes = [queue.get_nowait()]
+    while changes[-1] is not None and len(changes) < BURST and not queue.empty():
+        changes.append(queue.get_nowait())
+    return changes
+
+
 async def _sse(
     live: LivePictures,
     crisis_id: str | None,
@@ -492,25 +511,26 @@ async def _sse(
     check_at, beat_at = clock() + recheck_s, clock() + HEARTBEAT_S
     try:
         yield b": connected\n\n"
-        while not await request.is_disconnected():
+        while True:
             if clock() >= check_at:
                 if not await valid():
                     yield b": token no longer valid\n\n"
                     return
                 check_at = clock() + recheck_s
             if clock() >= beat_at:
-                if not live.listening(queue):
+                # A client gone is seen here (or when a write fails), not at every event: asking
+                # the server costs more than the event itself.
+                if not live.listening(queue) or await request.is_disconnected():
                     return
                 yield b": keep-alive\n\n"
                 beat_at = clock() + HEARTBEAT_S
-            wait = max(0.01, min(check_at, beat_at) - clock())
-            try:
-                change = await asyncio.wait_for(queue.get(), timeout=wait)
-            except TimeoutError:
+            changes = await _next_changes(queue, max(0.01, min(check_at, beat_at) - clock()))
+            if not changes:
                 continue
-            if change is None:
+            # What queued up meanwhile goes in the same write: one send per burst, not per event.
+            yield b"".join(_sse_message(change) for change in changes if change is not None)
+            if changes[-1] is None:
                 return
-            yield _sse_message(change)
             beat_at = clock() + HEARTBEAT_S
     finally:
         live.forget(queue)
