@@ -1,13 +1,14 @@
 """`python -m bench` (`make bench`): run every benchmark and write `bench/results.md`.
 
 `python -m bench picture reading` runs only the benchmarks named (raw, recording, reading,
-eventsourcing, picture, intake, replay), and results.md says which ran. BENCH_EVENTS sets how many
-events the first four move (default: 100,000 recorded, 200,000 read); BENCH_PICTURE_EVENTS the
-length of the picture's crisis (default 1,000,000); BENCH_INTAKE_ALERTS the typical alerts the
-intake parses and maps (default 5,000) and BENCH_INTAKE_SUBMITS those it submits to the bus
-(default 2,000); BENCH_REPLAY_EVENTS the length of the crisis the replay publishes and seeks in
-(default 100,000); CRISIS_BENCH_POSTGRES_URL (or CRISIS_TEST_POSTGRES_URL) says where PostgreSQL
-is.
+eventsourcing, picture, intake, replay, shape), and results.md says which ran. BENCH_EVENTS sets
+how many events the first four move (default: 100,000 recorded, 200,000 read);
+BENCH_PICTURE_EVENTS the length of the picture's crisis (default 1,000,000); BENCH_INTAKE_ALERTS
+the typical alerts the intake parses and maps (default 5,000) and BENCH_INTAKE_SUBMITS those it
+submits to the bus (default 2,000); BENCH_REPLAY_EVENTS the length of the crisis the replay
+publishes and seeks in (default 100,000); BENCH_SHAPE_EVENTS the length of the crisis the
+picture's two shapes fold (default 150,000); CRISIS_BENCH_POSTGRES_URL (or
+CRISIS_TEST_POSTGRES_URL) says where PostgreSQL is.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bench import (
     intake,
     machine,
     picture,
+    picture_shape,
     raw_jetstream,
     reading,
     recording,
@@ -51,7 +53,7 @@ READ_EVENTS = 200_000
 TARGET_RECORDED = 15_000
 TARGET_READ = 500_000
 # The benchmarks by the short names `python -m bench NAME…` takes, in the order they run.
-NAMES = ("raw", "recording", "reading", "eventsourcing", "picture", "intake", "replay")
+NAMES = ("raw", "recording", "reading", "eventsourcing", "picture", "intake", "replay", "shape")
 
 
 def selected(argv: Sequence[str]) -> tuple[str, ...]:
@@ -232,6 +234,7 @@ def parameters(
     postgres_note: str,
     intake_counts: tuple[int, int] = (intake.ALERTS, intake.SUBMITS),
     replay_events: int = replay.EVENTS,
+    shape_events: int = picture_shape.EVENTS,
 ) -> dict[str, str]:
     """What the run was asked to do."""
     chunk = inspect.signature(EventStore.read_rows).parameters["chunk"].default
@@ -294,6 +297,11 @@ def parameters(
         values["replay: seeks timed (index_at / picture_at as of) / snapshot every"] = (
             f"{replay.LOOKUPS:,} / {replay.SAMPLES} instants / {replay.SNAPSHOT_EVERY:,} events"
         )
+    if "shape" in ran:
+        values["BENCH_SHAPE_EVENTS"] = os.environ.get("BENCH_SHAPE_EVENTS", "(unset)")
+        values["picture shape: events of the crisis / runs"] = (
+            f"{shape_events:,} / best of {picture_shape.RUNS}"
+        )
     values["PostgreSQL"] = postgres_note
     return values
 
@@ -306,6 +314,7 @@ async def benchmarks(
     intake_counts: tuple[int, int] = (intake.ALERTS, intake.SUBMITS),
     *,
     replay_events: int = replay.EVENTS,
+    shape_events: int = picture_shape.EVENTS,
 ) -> tuple[list[Row], list[str], list[LogRecord]]:
     """The benchmarks in `ran`, in turn; the rows, the remarks, and the records the reads used."""
     recorded, read, picture_events = counts
@@ -404,7 +413,17 @@ async def benchmarks(
             "sought)"
         )
         take(await frozen("replay", reporter, lambda: replay.run(replay_events, reporter=reporter)))
+    if "shape" in ran:
+        take(await frozen("shape", reporter, lambda: _shape(shape_events, reporter)))
     return rows, remarks, records
+
+
+async def _shape(events: int, reporter: Reporter) -> dict[str, Any]:
+    reporter.say(
+        f"[bold]8. picture shape[/] (a crisis of {events:,} events folded as dicts, then as "
+        "frozen dataclasses)"
+    )
+    return await picture_shape.run(events, reporter=reporter)
 
 
 async def main(argv: Sequence[str]) -> int:
@@ -420,6 +439,7 @@ async def main(argv: Sequence[str]) -> int:
     picture_events = picture.event_count()
     intake_counts = intake.counts()
     replay_events = replay.event_count()
+    shape_events = picture_shape.event_count()
     started_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     started = now()
     facts = machine.describe()
@@ -436,6 +456,7 @@ async def main(argv: Sequence[str]) -> int:
             postgres,
             intake_counts,
             replay_events=replay_events,
+            shape_events=shape_events,
         )
     total = now() - started
     facts["load average at end (1, 5, 15 min)"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -454,6 +475,7 @@ async def main(argv: Sequence[str]) -> int:
             postgres_note=postgres_note,
             intake_counts=intake_counts,
             replay_events=replay_events,
+            shape_events=shape_events,
         ),
         rows=rows,
         targets=lines,

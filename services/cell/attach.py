@@ -14,6 +14,7 @@ from typing import Any
 from schemas.envelope import STANDING_WATCH, Status
 from schemas.events import IncidentAttached, IncidentHandedOver
 from services.intake.mapping import event_id
+from services.picture.fold import Picture
 
 
 class AttachRefused(ValueError):  # noqa: N818 (a refusal, said to the operator)
@@ -21,8 +22,8 @@ class AttachRefused(ValueError):  # noqa: N818 (a refusal, said to the operator)
 
 
 def attach_incident(
-    source: dict[str, Any],
-    target: dict[str, Any],
+    source: Picture,
+    target: Picture,
     incident_id: str,
     *,
     actor: str,
@@ -63,6 +64,16 @@ def attach_incident(
         to_crisis_id=to_id,
         reason=reason,
     )
+    # What was known of it, as the picture keeps it (wire values): the event validates them.
+    known: dict[str, Any] = {
+        "kind": incident["kind"],
+        "severity": incident["severity"],
+        "title": incident["title"],
+        "description": incident.get("description"),
+        "location": incident["location"],
+        "sources": incident.get("sources", []),
+        "external_ids": incident.get("external_ids", []),
+    }
     attached = IncidentAttached(
         **common,
         event_id=event_id("attached", from_id, to_id, incident_id, now.isoformat()),
@@ -70,13 +81,7 @@ def attach_incident(
         crisis_id=to_id,
         incident_id=incident_id,
         from_crisis_id=from_id,
-        kind=incident["kind"],
-        severity=incident["severity"],
-        title=incident["title"],
-        description=incident.get("description"),
-        location=incident["location"],
-        sources=incident.get("sources", []),
-        external_ids=incident.get("external_ids", []),
+        **known,
         reason=reason,
     )
     return handed_over, attached

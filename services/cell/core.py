@@ -26,6 +26,7 @@ from services.cell import commands as c
 from services.cell.attach import AttachRefused, attach_incident
 from services.cell.people import Person, Role
 from services.picture.fold import Picture, new_picture
+from services.picture.shape import Incident
 
 OPERATORS = frozenset({Role.OPERATOR, Role.DIRECTOR})
 DIRECTOR = frozenset({Role.DIRECTOR})
@@ -82,8 +83,8 @@ class _Act:
             raise Refused(f"crisis {crisis_id} is {picture['state']}")
         return picture
 
-    def incident(self, incident_id: str, *, open_only: bool = True) -> dict[str, Any]:
-        found: dict[str, Any] | None = self.open_picture()["incidents"].get(incident_id)
+    def incident(self, incident_id: str, *, open_only: bool = True) -> Incident:
+        found = self.open_picture()["incidents"].get(incident_id)
         if found is None or found.get("reported") is None:
             raise Refused(f"no incident {incident_id} in {self.command.crisis_id}")
         if open_only and found["state"] != "open":

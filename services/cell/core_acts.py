@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
+from uuid import UUID
 
 from schemas.envelope import Envelope
 from schemas.events import (
@@ -23,8 +24,10 @@ from schemas.events import (
     TaskCompleted,
     VigipirateChanged,
 )
+from schemas.values import PlanCategory
 from services.cell import commands as c
 from services.cell.core import DIRECTOR, OPERATORS, Refused, _Act, _decides, _next_id
+from services.picture.shape import Wire
 from services.sitrep.core import next_number, report_content, summarise
 
 # -- plans and posture ------------------------------------------------------------------------
@@ -43,23 +46,24 @@ def _propose(a: _Act) -> list[Envelope]:
 @_decides("activate_plan", DIRECTOR)
 def _activate(a: _Act) -> list[Envelope]:
     cmd: c.ActivatePlan = a.command
-    plan: dict[str, Any] = a.open_picture()["plans"].get(cmd.plan_code) or {}
-    if plan.get("state") == "active":
+    plan = a.open_picture()["plans"].get(cmd.plan_code)
+    state = plan.get("state") if plan else None
+    if state == "active":
         raise Refused(f"plan {cmd.plan_code} is already active")
-    name = cmd.plan_name or plan.get("plan_name")
-    category = cmd.category or plan.get("category")
+    name = cmd.plan_name or (plan.get("plan_name") if plan else None)
+    category = cmd.category or (plan.get("category") if plan else None)
     if name is None or category is None:
         raise Refused(f"plan {cmd.plan_code} was not proposed: give its name and category")
-    proposed = plan.get("proposed") if plan.get("state") == "proposed" else None
+    proposed = plan.get("proposed") if plan and state == "proposed" else None
     return [
         PlanActivated(
             **a.envelope(),
             plan_code=cmd.plan_code,
             plan_name=name,
-            category=category,
+            category=PlanCategory(category),
             decided_by=a.who,
             decided_at=a.now,
-            proposal_event_id=proposed["event_id"] if proposed else None,
+            proposal_event_id=UUID(proposed["event_id"]) if proposed else None,
         )
     ]
 
@@ -225,16 +229,18 @@ def _issue_alert(a: _Act) -> list[Envelope]:
     draft = picture.get("alert_drafts", {}).get(cmd.alert_id)
     if draft is None:
         raise Refused(f"no draft alert {cmd.alert_id} in {cmd.crisis_id}")
-    if draft.get("expires_at") and draft["expires_at"] <= a.now.isoformat():
-        raise Refused(f"alert {cmd.alert_id} expired at {draft['expires_at']}: draft it again")
-    fields = {k: draft[k] for k in _ALERT_FIELDS if draft.get(k) is not None}
+    expires_at = draft.get("expires_at")
+    if expires_at and expires_at <= a.now.isoformat():
+        raise Refused(f"alert {cmd.alert_id} expired at {expires_at}: draft it again")
+    # As drafted, for the event to validate again.
+    fields: Wire = {k: draft[k] for k in _ALERT_FIELDS if draft.get(k) is not None}
     identifier = f"FR-{picture.get('departement') or 'XX'}-{cmd.crisis_id}-{cmd.alert_id}"
     return [
         PublicAlertIssued(**a.envelope(), **fields, cap_identifier=identifier, validated_by=a.who)
     ]
 
 
-_ALERT_FIELDS = (
+_ALERT_FIELDS: Final = (
     "alert_id",
     "channel",
     "headline",

@@ -48,7 +48,8 @@ async def _recorded(store: EventStore, crisis_id: str) -> list[Recorded]:
 def _summary(picture: Picture) -> str:
     incidents = sum(1 for i in picture["incidents"].values() if i["state"] == "open")
     plans = sum(1 for p in picture["plans"].values() if p.get("state") == "active")
-    dead = (picture["bilan"].get("decedes") or {}).get("value")
+    figure = picture["bilan"].get("decedes")
+    dead = figure.get("value") if figure else None
     figures = f", {dead} décédés" if dead else ""
     return f"{incidents} incidents ouverts, {plans} plans actifs{figures}"
 
@@ -132,7 +133,8 @@ def replay_command(
 
 
 async def _replay(url: str, timeline: Timeline, session: str, speed: float | None) -> int:
-    picture = new_picture(str(timeline.events[0].event["crisis_id"])) if len(timeline) else {}
+    # An empty timeline folds nothing into its picture.
+    picture = new_picture(str(timeline.events[0].event["crisis_id"]) if len(timeline) else "")
     async with connect(url, name="crisis-replay") as bus:
         with Progress(
             TextColumn("{task.description}"),

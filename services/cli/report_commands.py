@@ -274,17 +274,20 @@ def plan_list(crisis: Crisis) -> None:
     if not plans:
         out.print(f"no plan proposed or activated in {crisis}")
         return
-    first = (picture.get("first_report") or {}).get("recorded_at")
+    first_report = picture.get("first_report")
+    first = first_report.get("recorded_at") if first_report else None
     table = Table("plan", "name", "state", "rule / by", "proposed", "activated")
     for code, plan in sorted(plans.items()):
-        proposed, activated = plan.get("proposed") or {}, plan.get("activated") or {}
+        proposed, activated = plan.get("proposed"), plan.get("activated")
+        rule = proposed.get("rule") if proposed else None
+        by = activated.get("decided_by") if activated else None
         table.add_row(
             code,
             escape(plan.get("plan_name") or ""),
             plan["state"],
-            escape(str(proposed.get("rule") or activated.get("decided_by") or "")),
-            _delay(first, proposed.get("recorded_at")),
-            _delay(first, activated.get("recorded_at")),
+            escape(str(rule or by or "")),
+            _delay(first, proposed.get("recorded_at") if proposed else None),
+            _delay(first, activated.get("recorded_at") if activated else None),
         )
     out.print(table)
     if first:

@@ -408,7 +408,7 @@ def _summary(picture: Picture) -> dict[str, Any]:
         "departement": picture["departement"],
         "open_incidents": sum(1 for i in picture["incidents"].values() if i["state"] == "open"),
         "position": picture["position"],
-        "opened_at": (picture["opened"] or {}).get("recorded_at"),
+        "opened_at": picture["opened"]["recorded_at"] if picture["opened"] else None,
     }
 
 

@@ -13,11 +13,38 @@ cell recorded it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Final, Literal
 
-Picture = dict[str, Any]
-Event = dict[str, Any]
-Handler = Callable[[Picture, Event, dict[str, Any]], None]
+from services.picture.shape import (
+    Fact,
+    Incident,
+    IncidentState,
+    Picture,
+    Plan,
+    Resource,
+    ResourceState,
+    Update,
+    Wire,
+)
+
+__all__ = [
+    "BILAN_FIGURES",
+    "FOLDS",
+    "HANDLERS",
+    "LATEST_ENTRIES",
+    "NOT_COUNTED",
+    "Event",
+    "Fold",
+    "Handler",
+    "Picture",
+    "Section",
+    "fold",
+    "new_picture",
+]
+
+Event = Wire
+Handler = Callable[[Picture, Event, Fact], None]
 
 LATEST_ENTRIES = 50
 BILAN_FIGURES = (
@@ -80,7 +107,7 @@ def fold(picture: Picture, event: Event, position: int, recorded_at: str) -> Pic
     """Apply one event (its wire dict, at its stream position) to its crisis' picture."""
     if position <= picture["position"]:
         return picture
-    fact = {
+    fact: Fact = {
         "event_id": event["event_id"],
         "occurred_at": event["occurred_at"],
         "recorded_at": recorded_at,
@@ -98,59 +125,64 @@ def fold(picture: Picture, event: Event, position: int, recorded_at: str) -> Pic
     return picture
 
 
-def _stamped(fact: dict[str, Any], **values: Any) -> dict[str, Any]:
-    return {**values, **fact}
-
+# Each fact is stamped with where it comes from: `{**its values, **fact}`, the fact's keys last.
 
 # -- crisis and COD ------------------------------------------------------------------------------
 
 
-def _crisis_opened(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p.update(
-        name=e["name"],
-        kind=e["kind"],
-        departement=e["departement"],
-        nature=e.get("nature"),
-        state="open",
-        opened=fact,
-    )
+def _crisis_opened(p: Picture, e: Event, fact: Fact) -> None:
+    p["name"] = e["name"]
+    p["kind"] = e["kind"]
+    p["departement"] = e["departement"]
+    p["nature"] = e.get("nature")
+    p["state"] = "open"
+    p["opened"] = fact
 
 
-def _crisis_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _crisis_closed(p: Picture, e: Event, fact: Fact) -> None:
     p["state"] = "closed"
-    p["closed"] = _stamped(fact, summary=e.get("summary"))
+    p["closed"] = {"summary": e.get("summary"), **fact}
 
 
-def _cod_convened(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["cod"] = _stamped(
-        fact,
-        state="convened",
-        location=e["location"],
-        services_present=e.get("services_present", []),
-        convened_by=e["convened_by"],
-    )
+def _cod_convened(p: Picture, e: Event, fact: Fact) -> None:
+    p["cod"] = {
+        "state": "convened",
+        "location": e["location"],
+        "services_present": e.get("services_present", []),
+        "convened_by": e["convened_by"],
+        # The fact's keys named (not `**fact`): mypy cannot tell that a Fact has no "reason".
+        "event_id": fact["event_id"],
+        "occurred_at": fact["occurred_at"],
+        "recorded_at": fact["recorded_at"],
+        "position": fact["position"],
+        "actor": fact["actor"],
+    }
 
 
-def _cod_stood_down(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["cod"] = {**p["cod"], **_stamped(fact, state="stood_down", reason=e.get("reason"))}
+def _cod_stood_down(p: Picture, e: Event, fact: Fact) -> None:
+    p["cod"] = {**p["cod"], "state": "stood_down", "reason": e.get("reason"), **fact}
 
 
 # -- incidents and bilan -------------------------------------------------------------------------
 
-_INCIDENT_FIELDS = ("kind", "severity", "title", "description", "location")
+_INCIDENT_FIELDS: Final = ("kind", "severity", "title", "description", "location")
 
 
-def _incident_reported(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _incident_reported(p: Picture, e: Event, fact: Fact) -> None:
     if p.get("first_report") is None:
         # What every delay of the crisis is measured from (proposals, activations, alerts).
-        p["first_report"] = _stamped(fact, incident_id=e["incident_id"])
+        p["first_report"] = {"incident_id": e["incident_id"], **fact}
     # An incident known by its id before its report keeps its figures (counted in the bilan sums),
     # its state and its sources.
-    known = p["incidents"].get(e["incident_id"], {})
-    p["incidents"][e["incident_id"]] = incident = {
+    known = p["incidents"].get(e["incident_id"])
+    incident: Incident = {
         "incident_id": e["incident_id"],
-        **{name: e.get(name) for name in _INCIDENT_FIELDS},
-        "sources": list(known.get("sources", [])),
+        "kind": e.get("kind"),
+        "severity": e.get("severity"),
+        "title": e.get("title"),
+        "description": e.get("description"),
+        "location": e.get("location"),
+        "sources": list(known.get("sources", [])) if known is not None else [],
         "external_ids": list(e.get("external_ids", [])),
         "warnings": list(e.get("warnings", [])),
         "expires_at": e.get("expires_at"),
@@ -158,33 +190,47 @@ def _incident_reported(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         "attachments": list(e.get("attachments", [])),
         "signed": e.get("signed", False),
         "status": e.get("status", "Actual"),
-        "state": known.get("state", "open"),
+        "state": known.get("state", "open") if known is not None else "open",
         "reported": fact,
         "updated": fact,
-        "bilan": known.get("bilan", {}),
-        **{name: known[name] for name in _LATER_FACTS if name in known},
+        "bilan": known.get("bilan", {}) if known is not None else {},
     }
+    p["incidents"][e["incident_id"]] = incident
     _add_new(incident["sources"], e.get("sources", []))
-    _add_new(incident["external_ids"], known.get("external_ids", []))
-    _add_new(incident["warnings"], known.get("warnings", []))
+    if known is not None:
+        _keep_later_facts(incident, known)
+        _add_new(incident["external_ids"], known.get("external_ids", []))
+        _add_new(incident["warnings"], known.get("warnings", []))
 
 
-# What an incident known by its id before its report keeps when the report arrives.
-_LATER_FACTS = ("merged_into", "closed", "handed_over", "attached")
+def _keep_later_facts(incident: Incident, known: Incident) -> None:
+    """What an incident known by its id before its report keeps when the report arrives."""
+    if "merged_into" in known:
+        incident["merged_into"] = known["merged_into"]
+    if "closed" in known:
+        incident["closed"] = known["closed"]
+    if "handed_over" in known:
+        incident["handed_over"] = known["handed_over"]
+    if "attached" in known:
+        incident["attached"] = known["attached"]
 
 
-def _add_new(values: list[Any], more: list[Any]) -> None:
+def _add_new(values: list[str], more: list[str]) -> None:
     values += [v for v in more if v not in values]
 
 
-def _incident(p: Picture, e: Event, fact: dict[str, Any]) -> dict[str, Any]:
+def _incident(p: Picture, e: Event, fact: Fact) -> Incident:
     """The incident an event is about; one reported only later is known by its id meanwhile."""
-    incidents: dict[str, dict[str, Any]] = p["incidents"]
+    incidents = p["incidents"]
     found = incidents.get(e["incident_id"])
     if found is None:
         found = incidents[e["incident_id"]] = {
             "incident_id": e["incident_id"],
-            **dict.fromkeys(_INCIDENT_FIELDS),
+            "kind": None,
+            "severity": None,
+            "title": None,
+            "description": None,
+            "location": None,
             "sources": [],
             "external_ids": [],
             "warnings": [],
@@ -197,7 +243,7 @@ def _incident(p: Picture, e: Event, fact: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _incident_updated(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _incident_updated(p: Picture, e: Event, fact: Fact) -> None:
     incident = _incident(p, e, fact)
     for name in _INCIDENT_FIELDS:
         if e.get(name) is not None:
@@ -208,10 +254,11 @@ def _incident_updated(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     incident["attachments"] += e.get("attachments", [])
     if e.get("expires_at") is not None:
         incident["expires_at"] = e["expires_at"]
-    incident["updated"] = _stamped(fact, note=e.get("note"))
+    updated: Update = {"note": e.get("note"), **fact}
+    incident["updated"] = updated
 
 
-def _incident_merged(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _incident_merged(p: Picture, e: Event, fact: Fact) -> None:
     kept = _incident(p, e, fact)
     for merged_id in e["merged_ids"]:
         merged = _incident(p, {"incident_id": merged_id}, fact)
@@ -223,48 +270,52 @@ def _incident_merged(p: Picture, e: Event, fact: dict[str, Any]) -> None:
         # A duplicate's figures were the same victims: they stop counting in the overall bilan.
         for name in merged["bilan"]:
             _count_part(p, name, merged_id, None, fact, announce=False)
-    kept["updated"] = _stamped(fact, note=e.get("reason"))
+    updated: Update = {"note": e.get("reason"), **fact}
+    kept["updated"] = updated
 
 
-def _incident_closed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _incident_closed(p: Picture, e: Event, fact: Fact) -> None:
     incident = _incident(p, e, fact)
     # A merged duplicate or an incident handed over stays so: its figures count elsewhere.
     if incident["state"] not in NOT_COUNTED:
         incident["state"] = "closed"
-    incident["closed"] = _stamped(fact, reason=e.get("reason"))
+    incident["closed"] = {"reason": e.get("reason"), **fact}
     _add_new(incident["external_ids"], e.get("external_ids", []))
     _add_new(incident["warnings"], e.get("warnings", []))
 
 
 # Incidents whose figures do not count in this crisis' bilan.
-NOT_COUNTED = ("merged", "handed_over")
+NOT_COUNTED: tuple[IncidentState, ...] = ("merged", "handed_over")
 
 
-def _incident_handed_over(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _incident_handed_over(p: Picture, e: Event, fact: Fact) -> None:
     incident = _incident(p, e, fact)
     if incident["state"] not in NOT_COUNTED:
         for name in incident["bilan"]:
             _count_part(p, name, incident["incident_id"], None, fact, announce=False)
     incident["state"] = "handed_over"
-    incident["handed_over"] = _stamped(fact, to_crisis_id=e["to_crisis_id"], reason=e.get("reason"))
+    incident["handed_over"] = {"to_crisis_id": e["to_crisis_id"], "reason": e.get("reason"), **fact}
 
 
-def _incident_attached(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _incident_attached(p: Picture, e: Event, fact: Fact) -> None:
     # Attached with what was known where it came from: reported here, from there. An incident
     # coming back to a crisis it had left is open again, and its figures count again.
-    before = p["incidents"].get(e["incident_id"], {}).get("state")
+    known = p["incidents"].get(e["incident_id"])
+    before = known.get("state") if known is not None else None
     _incident_reported(p, e, fact)
     incident = p["incidents"][e["incident_id"]]
     incident["state"] = "open"
     if before in NOT_COUNTED:
         for name, figure in incident["bilan"].items():
             _count_part(p, name, incident["incident_id"], figure["value"], fact, announce=False)
-    incident["attached"] = _stamped(
-        fact, from_crisis_id=e["from_crisis_id"], reason=e.get("reason")
-    )
+    incident["attached"] = {
+        "from_crisis_id": e["from_crisis_id"],
+        "reason": e.get("reason"),
+        **fact,
+    }
 
 
-def _bilan_assessed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _bilan_assessed(p: Picture, e: Event, fact: Fact) -> None:
     """Figures of one incident, or of the whole crisis. For each figure of the overall bilan the
     last word stands: a crisis-wide statement, or else the sum of the incidents' latest figures
     (merged duplicates left out); either way it names the events it comes from."""
@@ -274,7 +325,7 @@ def _bilan_assessed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
     for name, value in e["figures"].items():
         if value is None:
             continue
-        target[name] = _stamped(fact, value=value, source_of_figures=source)
+        target[name] = {"value": value, "source_of_figures": source, **fact}
         if incident_id and p["incidents"][incident_id]["state"] in NOT_COUNTED:
             # A merged duplicate's figures are the kept incident's: not counted twice. An
             # incident handed over to another crisis counts there, not here.
@@ -295,7 +346,7 @@ def _count_part(
     name: str,
     incident_id: str,
     value: int | None,
-    fact: dict[str, Any],
+    fact: Fact,
     *,
     announce: bool = True,
 ) -> None:
@@ -308,8 +359,10 @@ def _count_part(
     if value is not None:
         sums["values"][incident_id] = value
         sums["events"][incident_id] = fact["event_id"]
-    if not announce and p["bilan"].get(name, {}).get("basis") == "crisis_wide":
-        return
+    if not announce:
+        stated = p["bilan"].get(name)
+        if stated is not None and stated.get("basis") == "crisis_wide":
+            return
     p["bilan"][name] = {
         "value": sums["total"],
         "basis": "sum_of_incidents",
@@ -326,225 +379,262 @@ _INLINE_EVENTS = 64
 # -- plans and postures --------------------------------------------------------------------------
 
 
-def _plan(p: Picture, e: Event) -> dict[str, Any]:
-    plans: dict[str, dict[str, Any]] = p["plans"]
-    return plans.setdefault(
+def _plan(p: Picture, e: Event) -> Plan:
+    return p["plans"].setdefault(
         e["plan_code"],
         {"plan_code": e["plan_code"], "plan_name": e.get("plan_name"), "state": "none"},
     )
 
 
-def _plan_proposed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _plan_proposed(p: Picture, e: Event, fact: Fact) -> None:
     plan = _plan(p, e)
-    plan.update(plan_name=e["plan_name"], category=e["category"])
+    plan["plan_name"] = e["plan_name"]
+    plan["category"] = e["category"]
     if plan["state"] != "active":
         plan["state"] = "proposed"
-    plan["proposed"] = _stamped(
-        fact, rule=e.get("rule"), reason=e["reason"], incident_ids=e.get("incident_ids", [])
-    )
+    plan["proposed"] = {
+        "rule": e.get("rule"),
+        "reason": e["reason"],
+        "incident_ids": e.get("incident_ids", []),
+        **fact,
+    }
 
 
-def _plan_activated(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _plan_activated(p: Picture, e: Event, fact: Fact) -> None:
     plan = _plan(p, e)
-    plan.update(plan_name=e["plan_name"], category=e["category"], state="active")
-    plan["activated"] = _stamped(fact, decided_by=e["decided_by"], decided_at=e["decided_at"])
+    plan["plan_name"] = e["plan_name"]
+    plan["category"] = e["category"]
+    plan["state"] = "active"
+    plan["activated"] = {"decided_by": e["decided_by"], "decided_at": e["decided_at"], **fact}
     plan.pop("deactivated", None)
 
 
-def _plan_deactivated(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _plan_deactivated(p: Picture, e: Event, fact: Fact) -> None:
     plan = _plan(p, e)
     plan["state"] = "deactivated"
-    plan["deactivated"] = _stamped(
-        fact, decided_by=e["decided_by"], decided_at=e["decided_at"], reason=e.get("reason")
-    )
+    plan["deactivated"] = {
+        "decided_by": e["decided_by"],
+        "decided_at": e["decided_at"],
+        "reason": e.get("reason"),
+        **fact,
+    }
 
 
-def _vigipirate(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["vigipirate"] = _stamped(
-        fact, posture=e["posture"], scope=e.get("scope"), decided_by=e["decided_by"]
-    )
+def _vigipirate(p: Picture, e: Event, fact: Fact) -> None:
+    p["vigipirate"] = {
+        "posture": e["posture"],
+        "scope": e.get("scope"),
+        "decided_by": e["decided_by"],
+        **fact,
+    }
 
 
-def _vigilance(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["vigilance"][e["phenomenon"]] = _stamped(
-        fact,
-        colour=e["colour"],
-        departement=e["departement"],
-        valid_from=e["valid_from"],
-        valid_until=e.get("valid_until"),
-        bulletin_ref=e.get("bulletin_ref"),
-    )
+def _vigilance(p: Picture, e: Event, fact: Fact) -> None:
+    p["vigilance"][e["phenomenon"]] = {
+        "colour": e["colour"],
+        "departement": e["departement"],
+        "valid_from": e["valid_from"],
+        "valid_until": e.get("valid_until"),
+        "bulletin_ref": e.get("bulletin_ref"),
+        **fact,
+    }
 
 
 # -- resources -----------------------------------------------------------------------------------
 
 
-def _resource(state: str) -> Handler:
-    def apply(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-        resources: dict[str, dict[str, Any]] = p["resources"]
-        resource = resources.setdefault(e["resource_id"], {"resource_id": e["resource_id"]})
-        _tally(p, resource, -1)
-        resource.update(
-            service=e["service"],
-            units=e["units"],
-            personnel=e["personnel"],
-            incident_id=e.get("incident_id") or resource.get("incident_id"),
-            description=e.get("description") or resource.get("description"),
-            mission=e.get("mission") or resource.get("mission"),
-            state=state,
-        )
+def _resource(state: ResourceState) -> Handler:
+    def apply(p: Picture, e: Event, fact: Fact) -> None:
+        resources = p["resources"]
+        resource = resources.get(e["resource_id"])
+        if resource is None:
+            resource = resources[e["resource_id"]] = {
+                "resource_id": e["resource_id"],
+                "service": e["service"],
+                "units": e["units"],
+                "personnel": e["personnel"],
+                "incident_id": e.get("incident_id") or None,
+                "description": e.get("description") or None,
+                "mission": e.get("mission") or None,
+                "state": state,
+            }
+        else:
+            _tally(p, resource, -1)
+            resource["service"] = e["service"]
+            resource["units"] = e["units"]
+            resource["personnel"] = e["personnel"]
+            resource["incident_id"] = e.get("incident_id") or resource.get("incident_id")
+            resource["description"] = e.get("description") or resource.get("description")
+            resource["mission"] = e.get("mission") or resource.get("mission")
+            resource["state"] = state
         resource[state] = fact
         _tally(p, resource, +1)
 
     return apply
 
 
-def _tally(p: Picture, resource: dict[str, Any], sign: int) -> None:
+def _tally(p: Picture, resource: Resource, sign: int) -> None:
     """Add (or take away) an engaged resource's units and people to its service's total."""
     if resource.get("state") != "engaged":
         return
-    by_service: dict[str, dict[str, int]] = p["engaged_by_service"]
+    by_service = p["engaged_by_service"]
     tally = by_service.setdefault(resource["service"], {"units": 0, "personnel": 0})
     tally["units"] += sign * resource["units"]
     tally["personnel"] += sign * resource["personnel"]
-    if tally == {"units": 0, "personnel": 0}:
+    if tally["units"] == 0 and tally["personnel"] == 0:
         del by_service[resource["service"]]
 
 
 # -- main courante, decisions, tasks -------------------------------------------------------------
 
 
-def _entry(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _entry(p: Picture, e: Event, fact: Fact) -> None:
     journal = p["main_courante"]
     journal["count"] += 1
-    entry = _stamped(
-        fact,
-        number=journal["count"],
-        entry_id=e["entry_id"],
-        direction=e["direction"],
-        sender=e["sender"],
-        recipient=e.get("recipient"),
-        medium=e["medium"],
-        priority=e["priority"],
-        text=e["text"],
-        follow_up_owner=e.get("follow_up_owner"),
-        follow_up_due=e.get("follow_up_due"),
-        corrects_entry_id=e.get("corrects_entry_id"),
+    latest = journal["latest"]
+    latest.append(
+        {
+            "number": journal["count"],
+            "entry_id": e["entry_id"],
+            "direction": e["direction"],
+            "sender": e["sender"],
+            "recipient": e.get("recipient"),
+            "medium": e["medium"],
+            "priority": e["priority"],
+            "text": e["text"],
+            "follow_up_owner": e.get("follow_up_owner"),
+            "follow_up_due": e.get("follow_up_due"),
+            "corrects_entry_id": e.get("corrects_entry_id"),
+            # Named, not `**fact`: mypy cannot tell that a Fact has no "follow_up_done".
+            "event_id": fact["event_id"],
+            "occurred_at": fact["occurred_at"],
+            "recorded_at": fact["recorded_at"],
+            "position": fact["position"],
+            "actor": fact["actor"],
+        }
     )
-    latest: list[dict[str, Any]] = journal["latest"]
-    latest.append(entry)
     if len(latest) > LATEST_ENTRIES:
         del latest[0]
     if e.get("follow_up_owner"):
         # Follow-ups are all kept, open or done: the latest entries are only the last 50.
-        p.setdefault("follow_ups", {})[e["entry_id"]] = _stamped(
-            fact,
-            entry_id=e["entry_id"],
-            number=journal["count"],
-            owner=e["follow_up_owner"],
-            due=e.get("follow_up_due"),
-            text=e["text"][:120],
-            state="open",
-        )
+        p.setdefault("follow_ups", {})[e["entry_id"]] = {
+            "entry_id": e["entry_id"],
+            "number": journal["count"],
+            "owner": e["follow_up_owner"],
+            "due": e.get("follow_up_due"),
+            "text": e["text"][:120],
+            "state": "open",
+            **fact,
+        }
 
 
-def _follow_up_done(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _follow_up_done(p: Picture, e: Event, fact: Fact) -> None:
     # A follow-up done leaves the picture (the log keeps it): the picture of a long crisis
     # holds the open ones only, and a count of the others.
     if p.setdefault("follow_ups", {}).pop(e["entry_id"], None) is not None:
         p["follow_ups_done"] = p.get("follow_ups_done", 0) + 1
     for entry in p["main_courante"]["latest"]:
         if entry["entry_id"] == e["entry_id"]:
-            entry["follow_up_done"] = _stamped(fact, outcome=e.get("outcome"))
+            entry["follow_up_done"] = {"outcome": e.get("outcome"), **fact}
 
 
-def _decision(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["decisions"][e["decision_id"]] = _stamped(
-        fact,
-        decision_id=e["decision_id"],
-        text=e["text"],
-        taken_by=e["taken_by"],
-        rationale=e.get("rationale"),
-        incident_ids=e.get("incident_ids", []),
-    )
+def _decision(p: Picture, e: Event, fact: Fact) -> None:
+    p["decisions"][e["decision_id"]] = {
+        "decision_id": e["decision_id"],
+        "text": e["text"],
+        "taken_by": e["taken_by"],
+        "rationale": e.get("rationale"),
+        "incident_ids": e.get("incident_ids", []),
+        **fact,
+    }
 
 
-def _task_assigned(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["tasks"][e["task_id"]] = _stamped(
-        fact,
-        task_id=e["task_id"],
-        title=e["title"],
-        assignee=e["assignee"],
-        due_at=e.get("due_at"),
-        decision_id=e.get("decision_id"),
-        state="open",
-    )
+def _task_assigned(p: Picture, e: Event, fact: Fact) -> None:
+    p["tasks"][e["task_id"]] = {
+        "task_id": e["task_id"],
+        "title": e["title"],
+        "assignee": e["assignee"],
+        "due_at": e.get("due_at"),
+        "decision_id": e.get("decision_id"),
+        "state": "open",
+        # Named, not `**fact`: mypy cannot tell that a Fact has no "completed".
+        "event_id": fact["event_id"],
+        "occurred_at": fact["occurred_at"],
+        "recorded_at": fact["recorded_at"],
+        "position": fact["position"],
+        "actor": fact["actor"],
+    }
 
 
-def _task_completed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    tasks: dict[str, dict[str, Any]] = p["tasks"]
-    task = tasks.setdefault(e["task_id"], {"task_id": e["task_id"], "title": None})
+def _task_completed(p: Picture, e: Event, fact: Fact) -> None:
+    tasks = p["tasks"]
+    task = tasks.get(e["task_id"])
+    if task is None:
+        task = tasks[e["task_id"]] = {"task_id": e["task_id"], "title": None, "state": "done"}
     task["state"] = "done"
-    task["completed"] = _stamped(fact, outcome=e.get("outcome"))
+    task["completed"] = {"outcome": e.get("outcome"), **fact}
 
 
 # -- communication and reports -------------------------------------------------------------------
 
 
-def _alert(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _alert(p: Picture, e: Event, fact: Fact) -> None:
     p.get("alert_drafts", {}).pop(e["alert_id"], None)
-    p["alerts"][e["alert_id"]] = _stamped(
-        fact,
-        alert_id=e["alert_id"],
-        channel=e["channel"],
-        headline=e["headline"],
-        severity=e["severity"],
-        instructions=e["instructions"],
-        issuing_authority=e["issuing_authority"],
-        validated_by=e["validated_by"],
-    )
+    p["alerts"][e["alert_id"]] = {
+        "alert_id": e["alert_id"],
+        "channel": e["channel"],
+        "headline": e["headline"],
+        "severity": e["severity"],
+        "instructions": e["instructions"],
+        "issuing_authority": e["issuing_authority"],
+        "validated_by": e["validated_by"],
+        **fact,
+    }
 
 
-def _press_release(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["press_releases"][e["release_id"]] = _stamped(
-        fact, release_id=e["release_id"], title=e["title"], validated_by=e["validated_by"]
-    )
+def _press_release(p: Picture, e: Event, fact: Fact) -> None:
+    p["press_releases"][e["release_id"]] = {
+        "release_id": e["release_id"],
+        "title": e["title"],
+        "validated_by": e["validated_by"],
+        **fact,
+    }
 
 
-def _sitrep(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _sitrep(p: Picture, e: Event, fact: Fact) -> None:
     p.get("sitrep_drafts", {}).pop(str(e["number"]), None)
     current = p["sitrep"]
     if current is None or e["number"] >= current["number"]:
-        p["sitrep"] = _stamped(
-            fact,
-            number=e["number"],
-            as_of_position=e["as_of_position"],
-            summary=e["summary"],
-            outlook=e.get("outlook"),
-            next_report_at=e.get("next_report_at"),
-            validated_by=e["validated_by"],
-        )
+        p["sitrep"] = {
+            "number": e["number"],
+            "as_of_position": e["as_of_position"],
+            "summary": e["summary"],
+            "outlook": e.get("outlook"),
+            "next_report_at": e.get("next_report_at"),
+            "validated_by": e["validated_by"],
+            **fact,
+        }
 
 
 # Handlers of events added after the first catalogue use setdefault: snapshots taken before
 # them have no such keys.
 
 
-def _alert_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p.setdefault("alert_drafts", {})[e["alert_id"]] = _stamped(
-        fact,
-        alert_id=e["alert_id"],
-        channel=e["channel"],
-        headline=e["headline"],
-        risk=e["risk"],
-        severity=e["severity"],
-        instructions=e["instructions"],
-        issuing_authority=e["issuing_authority"],
-        area=e["area"],
-        link=e.get("link"),
-        expires_at=e.get("expires_at"),
-        incident_ids=e.get("incident_ids", []),
-    )
+def _alert_drafted(p: Picture, e: Event, fact: Fact) -> None:
+    p.setdefault("alert_drafts", {})[e["alert_id"]] = {
+        "alert_id": e["alert_id"],
+        "channel": e["channel"],
+        "headline": e["headline"],
+        "risk": e["risk"],
+        "severity": e["severity"],
+        "instructions": e["instructions"],
+        "issuing_authority": e["issuing_authority"],
+        "area": e["area"],
+        "link": e.get("link"),
+        "expires_at": e.get("expires_at"),
+        "incident_ids": e.get("incident_ids", []),
+        **fact,
+    }
 
 
 _SITREP_CONTENT = (
@@ -560,71 +650,114 @@ _SITREP_CONTENT = (
 )
 
 
-def _sitrep_drafted(p: Picture, e: Event, fact: dict[str, Any]) -> None:
+def _sitrep_drafted(p: Picture, e: Event, fact: Fact) -> None:
     # The draft keeps its whole content: the report issued is the report drafted, validated.
-    p.setdefault("sitrep_drafts", {})[str(e["number"])] = _stamped(
-        fact,
-        number=e["number"],
-        as_of_position=e["as_of_position"],
-        summary=e["summary"],
-        outlook=e.get("outlook"),
-        next_report_at=e.get("next_report_at"),
-        content={name: e.get(name) for name in _SITREP_CONTENT},
-    )
+    p.setdefault("sitrep_drafts", {})[str(e["number"])] = {
+        "number": e["number"],
+        "as_of_position": e["as_of_position"],
+        "summary": e["summary"],
+        "outlook": e.get("outlook"),
+        "next_report_at": e.get("next_report_at"),
+        "content": {name: e.get(name) for name in _SITREP_CONTENT},
+        **fact,
+    }
 
 
-def _sitrep_cadence(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["sitrep_cadence"] = _stamped(
-        fact, every_minutes=e["every_minutes"], first_due_at=e["first_due_at"]
-    )
+def _sitrep_cadence(p: Picture, e: Event, fact: Fact) -> None:
+    p["sitrep_cadence"] = {
+        "every_minutes": e["every_minutes"],
+        "first_due_at": e["first_due_at"],
+        **fact,
+    }
 
 
-def _vigipirate_proposed(p: Picture, e: Event, fact: dict[str, Any]) -> None:
-    p["vigipirate_proposed"] = _stamped(
-        fact,
-        posture=e["posture"],
-        scope=e.get("scope"),
-        rule=e.get("rule"),
-        reason=e["reason"],
-        incident_ids=e.get("incident_ids", []),
-    )
+def _vigipirate_proposed(p: Picture, e: Event, fact: Fact) -> None:
+    p["vigipirate_proposed"] = {
+        "posture": e["posture"],
+        "scope": e.get("scope"),
+        "rule": e.get("rule"),
+        "reason": e["reason"],
+        "incident_ids": e.get("incident_ids", []),
+        **fact,
+    }
 
 
-def _rejected(p: Picture, _e: Event, _fact: dict[str, Any]) -> None:
+def _rejected(p: Picture, _e: Event, _fact: Fact) -> None:
     p["rejected_inputs"] += 1
 
 
-HANDLERS: dict[str, Handler] = {
-    "crisis.opened": _crisis_opened,
-    "crisis.closed": _crisis_closed,
-    "cod.convened": _cod_convened,
-    "cod.stood_down": _cod_stood_down,
-    "incident.reported": _incident_reported,
-    "incident.updated": _incident_updated,
-    "incident.merged": _incident_merged,
-    "incident.closed": _incident_closed,
-    "incident.handed_over": _incident_handed_over,
-    "incident.attached": _incident_attached,
-    "bilan.assessed": _bilan_assessed,
-    "plan.activation_proposed": _plan_proposed,
-    "plan.activated": _plan_activated,
-    "plan.deactivated": _plan_deactivated,
-    "vigipirate.posture_changed": _vigipirate,
-    "vigilance.changed": _vigilance,
-    "resource.requested": _resource("requested"),
-    "resource.engaged": _resource("engaged"),
-    "resource.released": _resource("released"),
-    "maincourante.entry_recorded": _entry,
-    "maincourante.follow_up_done": _follow_up_done,
-    "decision.taken": _decision,
-    "task.assigned": _task_assigned,
-    "task.completed": _task_completed,
-    "comms.public_alert_issued": _alert,
-    "comms.press_release_published": _press_release,
-    "sitrep.issued": _sitrep,
-    "sitrep.drafted": _sitrep_drafted,
-    "sitrep.cadence_set": _sitrep_cadence,
-    "comms.public_alert_drafted": _alert_drafted,
-    "vigipirate.posture_proposed": _vigipirate_proposed,
-    "input.rejected": _rejected,
+# -- one table: what each event type of the catalogue does ---------------------------------------
+
+# The part of the picture a live client is told an event changed ("crisis": its header).
+Section = Literal[
+    "crisis",
+    "cod",
+    "incidents",
+    "bilan",
+    "plans",
+    "vigipirate_proposed",
+    "vigipirate",
+    "vigilance",
+    "resources",
+    "main_courante",
+    "follow_ups",
+    "decisions",
+    "tasks",
+    "alert_drafts",
+    "alerts",
+    "press_releases",
+    "sitrep_drafts",
+    "sitrep_cadence",
+    "sitrep",
+    "rejected_inputs",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """What an event type does: its handler, the section of the picture it changes, and the field
+    of the event naming the key it changes in that section (None: the section as a whole)."""
+
+    handler: Handler
+    section: Section
+    key_field: str | None = None
+
+
+# Every type of the catalogue has its fold, and no other type does (a test says so).
+FOLDS: dict[str, Fold] = {
+    "crisis.opened": Fold(_crisis_opened, "crisis"),
+    "crisis.closed": Fold(_crisis_closed, "crisis"),
+    "cod.convened": Fold(_cod_convened, "cod"),
+    "cod.stood_down": Fold(_cod_stood_down, "cod"),
+    "incident.reported": Fold(_incident_reported, "incidents", "incident_id"),
+    "incident.updated": Fold(_incident_updated, "incidents", "incident_id"),
+    "incident.merged": Fold(_incident_merged, "incidents", "incident_id"),
+    "incident.closed": Fold(_incident_closed, "incidents", "incident_id"),
+    "incident.handed_over": Fold(_incident_handed_over, "incidents", "incident_id"),
+    "incident.attached": Fold(_incident_attached, "incidents", "incident_id"),
+    "bilan.assessed": Fold(_bilan_assessed, "bilan"),
+    "plan.activation_proposed": Fold(_plan_proposed, "plans", "plan_code"),
+    "plan.activated": Fold(_plan_activated, "plans", "plan_code"),
+    "plan.deactivated": Fold(_plan_deactivated, "plans", "plan_code"),
+    "vigipirate.posture_proposed": Fold(_vigipirate_proposed, "vigipirate_proposed"),
+    "vigipirate.posture_changed": Fold(_vigipirate, "vigipirate"),
+    "vigilance.changed": Fold(_vigilance, "vigilance", "phenomenon"),
+    "resource.requested": Fold(_resource("requested"), "resources", "resource_id"),
+    "resource.engaged": Fold(_resource("engaged"), "resources", "resource_id"),
+    "resource.released": Fold(_resource("released"), "resources", "resource_id"),
+    "maincourante.entry_recorded": Fold(_entry, "main_courante"),
+    # A follow-up done leaves the picture: its value is then null.
+    "maincourante.follow_up_done": Fold(_follow_up_done, "follow_ups", "entry_id"),
+    "decision.taken": Fold(_decision, "decisions", "decision_id"),
+    "task.assigned": Fold(_task_assigned, "tasks", "task_id"),
+    "task.completed": Fold(_task_completed, "tasks", "task_id"),
+    "comms.public_alert_drafted": Fold(_alert_drafted, "alert_drafts", "alert_id"),
+    "comms.public_alert_issued": Fold(_alert, "alerts", "alert_id"),
+    "comms.press_release_published": Fold(_press_release, "press_releases", "release_id"),
+    "sitrep.drafted": Fold(_sitrep_drafted, "sitrep_drafts", "number"),
+    "sitrep.cadence_set": Fold(_sitrep_cadence, "sitrep_cadence"),
+    "sitrep.issued": Fold(_sitrep, "sitrep"),
+    "input.rejected": Fold(_rejected, "rejected_inputs"),
 }
+# The handlers alone, for the fold's one look-up per event.
+HANDLERS: dict[str, Handler] = {name: entry.handler for name, entry in FOLDS.items()}

@@ -4,72 +4,53 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
 from services.eventlog.store import EventStore
-from services.picture.fold import Event, Picture
+from services.picture.fold import FOLDS, Event, Picture, Section
 from services.picture.snapshots import EncodedSnapshot, PictureEncoder, SnapshotStore
 from services.picture.views import Pictures, fold_any
 
 log = structlog.get_logger(__name__)
 
-# Which part of the picture each event type changes: (section, field of the event naming the key).
-TOUCHES: dict[str, tuple[str, str | None]] = {
-    "crisis.opened": ("crisis", None),
-    "crisis.closed": ("crisis", None),
-    "cod.convened": ("cod", None),
-    "cod.stood_down": ("cod", None),
-    "incident.reported": ("incidents", "incident_id"),
-    "incident.updated": ("incidents", "incident_id"),
-    "incident.merged": ("incidents", "incident_id"),
-    "incident.closed": ("incidents", "incident_id"),
-    "incident.handed_over": ("incidents", "incident_id"),
-    "incident.attached": ("incidents", "incident_id"),
-    "bilan.assessed": ("bilan", None),
-    "plan.activation_proposed": ("plans", "plan_code"),
-    "plan.activated": ("plans", "plan_code"),
-    "plan.deactivated": ("plans", "plan_code"),
-    "vigipirate.posture_proposed": ("vigipirate_proposed", None),
-    "vigipirate.posture_changed": ("vigipirate", None),
-    "vigilance.changed": ("vigilance", "phenomenon"),
-    "resource.requested": ("resources", "resource_id"),
-    "resource.engaged": ("resources", "resource_id"),
-    "resource.released": ("resources", "resource_id"),
-    "maincourante.entry_recorded": ("main_courante", None),
-    # A follow-up done leaves the picture: its value is then null.
-    "maincourante.follow_up_done": ("follow_ups", "entry_id"),
-    "decision.taken": ("decisions", "decision_id"),
-    "task.assigned": ("tasks", "task_id"),
-    "task.completed": ("tasks", "task_id"),
-    "comms.public_alert_drafted": ("alert_drafts", "alert_id"),
-    "comms.public_alert_issued": ("alerts", "alert_id"),
-    "comms.press_release_published": ("press_releases", "release_id"),
-    "sitrep.drafted": ("sitrep_drafts", "number"),
-    "sitrep.cadence_set": ("sitrep_cadence", None),
-    "sitrep.issued": ("sitrep", None),
-    "input.rejected": ("rejected_inputs", None),
-}
-_HEADER = ("crisis_id", "name", "kind", "departement", "nature", "state", "exercise", "opened")
+_HEADER: Final = (
+    "crisis_id",
+    "name",
+    "kind",
+    "departement",
+    "nature",
+    "state",
+    "exercise",
+    "opened",
+)
 
 
-def change_of(picture: Picture, event: Event) -> dict[str, Any]:
+def change_of(picture: Picture, event: Event) -> dict[str, object]:
     """What a live client is sent for one folded event: the part of the picture it changed."""
     # Every catalogue type has its section (a test says so); an unknown one shows the header.
-    section, key_field = TOUCHES.get(event["type"], ("crisis", None))
+    section: Section = "crisis"
+    key_field: str | None = None
+    known = FOLDS.get(event["type"])
+    if known is not None:
+        section, key_field = known.section, known.key_field
     key = event.get(key_field) if key_field else None
+    # Any section, by its name (the fold's table names them).
+    sections: Mapping[str, object] = picture
+    value: object
     if section == "crisis":
-        value: Any = {name: picture[name] for name in _HEADER}
+        value = {name: picture[name] for name in _HEADER}
     elif section == "main_courante":
         value = picture["main_courante"]["latest"][-1]
     elif key is not None:
-        keyed = picture.get(section) or {}
-        value = keyed.get(key, keyed.get(str(key)))  # drafts are keyed by their number as text
+        keyed = sections.get(section)
+        # Drafts are keyed by their number as text.
+        value = keyed.get(key, keyed.get(str(key))) if isinstance(keyed, dict) else None
     else:
-        value = picture.get(section)
+        value = sections.get(section)
     if section == "resources":
         value = {"resource": value, "engaged_by_service": picture["engaged_by_service"]}
     return {

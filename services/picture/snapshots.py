@@ -12,10 +12,10 @@ import asyncio
 import base64
 import itertools
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import delete, func, select
@@ -36,7 +36,8 @@ KEEP_LATEST = 3
 SPACING = 0.5
 # The big sections, encoded entry by entry and kept encoded between snapshots; the event fields
 # naming the entries a fold of that event may change (the fold changes no other entry).
-KEYED: dict[str, tuple[str, ...]] = {
+Keyed = Literal["incidents", "follow_ups", "tasks", "resources", "decisions"]
+KEYED: dict[Keyed, tuple[str, ...]] = {
     "incidents": ("incident_id", "merged_ids"),
     "follow_ups": ("entry_id",),
     "tasks": ("task_id",),
@@ -112,13 +113,14 @@ class PictureEncoder:
         return EncodedSnapshot(
             crisis_id=picture["crisis_id"],
             position=picture["position"],
-            recorded_at=picture["recorded_at"],
+            # Only a picture of no event has none; it is never stored.
+            recorded_at=picture["recorded_at"] or "",
             events=picture["events"],
             head=orjson.dumps(_head(picture)),
             sections=sections,
         )
 
-    def _entries(self, section: str, entries: dict[str, Any]) -> dict[str, bytes]:
+    def _entries(self, section: str, entries: Mapping[str, object]) -> dict[str, bytes]:
         cache = self._cache.setdefault(section, {})
         for key in self._dirty.pop(section, {}):
             if key in entries:
@@ -132,14 +134,14 @@ class PictureEncoder:
         return cache
 
 
-def _entry(key: str, value: Any) -> bytes:
+def _entry(key: str, value: object) -> bytes:
     return orjson.dumps(key) + b":" + orjson.dumps(value)
 
 
-def _head(picture: Picture) -> dict[str, Any]:
-    head = {name: value for name, value in picture.items() if name not in KEYED}
+def _head(picture: Picture) -> dict[str, object]:
+    head: dict[str, object] = {name: value for name, value in picture.items() if name not in KEYED}
     sums = picture.get("bilan_sums") or {}
-    bilan = head.get("bilan") or {}
+    bilan = picture.get("bilan") or {}
     head["bilan"] = {
         name: (
             {**figure, "events": _SHARED_EVENTS}
@@ -190,7 +192,8 @@ def decode_snapshot(text: str) -> Picture:
         picture = orjson.loads(text)
     sums = picture.get("bilan_sums") or {}
     for name, figure in (picture.get("bilan") or {}).items():
-        if figure.get("events") == _SHARED_EVENTS:
+        shared: object = figure.get("events")  # as stored: the name of the map it shares
+        if shared == _SHARED_EVENTS:
             figure["events"] = sums[name]["events"]
     return picture
 

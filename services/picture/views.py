@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from services.picture.fold import Event, Picture, fold, new_picture
+from services.picture.shape import Entry, FollowUp, Task
 
 Pictures = dict[str, Picture]
 INTERNAL = ("bilan_sums",)
@@ -20,23 +21,49 @@ def fold_any(pictures: Pictures, event: Event, position: int, recorded_at: str) 
     return fold(picture, event, position, recorded_at)
 
 
-def view(picture: Picture, at: str) -> dict[str, Any]:
+class ShownTask(Task):
+    """A task as shown: flagged when open past its due time."""
+
+    overdue: bool
+
+
+class ShownEntry(Entry):
+    """An entry of the main courante as shown: flagged when its follow-up is open past due."""
+
+    overdue: bool
+
+
+class ShownFollowUp(FollowUp):
+    """A follow-up as shown: flagged when past due."""
+
+    overdue: bool
+
+
+class ShownMainCourante(TypedDict):
+    """The main courante as shown: its count, and its latest entries flagged."""
+
+    count: int
+    latest: list[ShownEntry]
+
+
+def view(picture: Picture, at: str) -> dict[str, object]:
     """The picture as shown at instant `at` (ISO, UTC): open tasks and follow-ups past due flagged.
 
     `at` is the instant the picture is asked for (now, or the `as_of` instant), so the flags are
     computed when shown and the fold itself never reads a clock.
     """
-    shown = {k: v for k, v in picture.items() if k not in INTERNAL}
-    shown["tasks"] = {
+    shown: dict[str, object] = {k: v for k, v in picture.items() if k not in INTERNAL}
+    tasks: dict[str, ShownTask] = {
         task_id: {
             **task,
             "overdue": _overdue(task.get("due_at"), at, still_open=task.get("state") == "open"),
         }
         for task_id, task in picture["tasks"].items()
     }
+    shown["tasks"] = tasks
     shown["open_tasks"] = sum(1 for t in picture["tasks"].values() if t.get("state") == "open")
-    shown["overdue_tasks"] = sum(1 for t in shown["tasks"].values() if t["overdue"])
-    shown["main_courante"] = {
+    shown["overdue_tasks"] = sum(1 for t in tasks.values() if t["overdue"])
+    journal: ShownMainCourante = {
         **picture["main_courante"],
         "latest": [
             {
@@ -50,7 +77,8 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
             for entry in picture["main_courante"]["latest"]
         ],
     }
-    shown["follow_ups"] = {
+    shown["main_courante"] = journal
+    follow_ups: dict[str, ShownFollowUp] = {
         entry_id: {
             **follow_up,
             "overdue": _overdue(
@@ -59,7 +87,8 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
         }
         for entry_id, follow_up in picture.get("follow_ups", {}).items()
     }
-    shown["overdue_follow_ups"] = sum(1 for f in shown["follow_ups"].values() if f["overdue"])
+    shown["follow_ups"] = follow_ups
+    shown["overdue_follow_ups"] = sum(1 for f in follow_ups.values() if f["overdue"])
     shown["active_plans"] = sorted(
         code for code, plan in picture["plans"].items() if plan.get("state") == "active"
     )
@@ -68,7 +97,7 @@ def view(picture: Picture, at: str) -> dict[str, Any]:
     return shown
 
 
-def comparable(picture: Picture) -> dict[str, Any]:
+def comparable(picture: Picture) -> dict[str, object]:
     """The view of a picture without what depends on the instant it is shown at: for diffs.
 
     Overdue flags (of tasks and of main-courante follow-ups) and their count change with the
@@ -76,15 +105,12 @@ def comparable(picture: Picture) -> dict[str, Any]:
     """
     shown = view(picture, picture["recorded_at"] or "1970-01-01T00:00:00+00:00")
     del shown["shown_at"], shown["overdue_tasks"], shown["overdue_follow_ups"]
-    shown["tasks"] = {key: _without_overdue(task) for key, task in shown["tasks"].items()}
-    shown["follow_ups"] = {key: _without_overdue(f) for key, f in shown["follow_ups"].items()}
-    journal = shown["main_courante"]
-    shown["main_courante"] = {**journal, "latest": [_without_overdue(e) for e in journal["latest"]]}
+    # Without their flags, the tasks, entries and follow-ups are the picture's own.
+    shown["tasks"] = {key: dict(task) for key, task in picture["tasks"].items()}
+    shown["follow_ups"] = {key: dict(f) for key, f in picture.get("follow_ups", {}).items()}
+    journal = picture["main_courante"]
+    shown["main_courante"] = {**journal, "latest": [dict(e) for e in journal["latest"]]}
     return shown
-
-
-def _without_overdue(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in item.items() if key != "overdue"}
 
 
 def _overdue(due: str | None, at: str, *, still_open: bool = True) -> bool:

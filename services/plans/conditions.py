@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,9 +24,9 @@ from schemas.values import (
     VigilanceColour,
     VigilancePhenomenon,
 )
+from services.picture.fold import Picture
+from services.picture.shape import Figure, Incident
 from services.plans import geometry
-
-Picture = dict[str, Any]
 
 SEVERITY_RANK: dict[str, int] = {"minor": 0, "moderate": 1, "severe": 2, "extreme": 3}
 COLOUR_RANK: dict[str, int] = {"vert": 0, "jaune": 1, "orange": 2, "rouge": 3}
@@ -175,7 +175,7 @@ def hits(picture: Picture, when: When, sites: Sequence[PpiSite]) -> list[Hit]:
     if not when.about_incidents:
         return [Hit(reasons, ())]
     incidents = _selected(picture, when)
-    groups: list[tuple[PpiSite | None, list[dict[str, Any]]]] = [(None, incidents)]
+    groups: list[tuple[PpiSite | None, list[Incident]]] = [(None, incidents)]
     if when.on_ppi_site:
         groups = [(site, [i for i in incidents if _on(i, site)]) for site in sites]
     return [
@@ -187,7 +187,7 @@ def hits(picture: Picture, when: When, sites: Sequence[PpiSite]) -> list[Hit]:
     ]
 
 
-def _selected(picture: Picture, when: When) -> list[dict[str, Any]]:
+def _selected(picture: Picture, when: When) -> list[Incident]:
     """The open incidents of the kinds and severity asked for, by id."""
     floor = SEVERITY_RANK[when.min_severity] if when.min_severity else None
     selected = []
@@ -203,7 +203,7 @@ def _selected(picture: Picture, when: When) -> list[dict[str, Any]]:
     return selected
 
 
-def _on(incident: dict[str, Any], site: PpiSite) -> bool:
+def _on(incident: Incident, site: PpiSite) -> bool:
     if not incident.get("location"):
         return False
     try:
@@ -213,7 +213,7 @@ def _on(incident: dict[str, Any], site: PpiSite) -> bool:
     return site.holds(location)
 
 
-def _incidents_reason(incidents: list[dict[str, Any]], site: PpiSite | None) -> str:
+def _incidents_reason(incidents: list[Incident], site: PpiSite | None) -> str:
     named = [
         f"{i['incident_id']} ({_label(KIND_LABELS, i.get('kind'))}, "
         f"gravité {_label(SEVERITY_LABELS, i.get('severity'))})"
@@ -238,7 +238,8 @@ def _vigilance(picture: Picture, condition: VigilanceCondition | None) -> str | 
     floor = COLOUR_RANK[condition.min_colour]
     met = []
     for phenomenon in condition.phenomena:
-        colour = (picture["vigilance"].get(phenomenon) or {}).get("colour")
+        known = picture["vigilance"].get(phenomenon)
+        colour = known.get("colour") if known else None
         if COLOUR_RANK.get(colour or "", -1) >= floor:
             met.append(f"vigilance {colour} {_label(PHENOMENON_LABELS, phenomenon)}")
     return ", ".join(met) or None
@@ -249,10 +250,15 @@ def _bilan(picture: Picture, condition: BilanCondition | None) -> str | None:
     if condition is None:
         return ""
     bilan = picture["bilan"]
-    values = [(name, (bilan.get(name) or {}).get("value") or 0) for name in condition.figures]
+    values = [(name, _value(bilan.get(name))) for name in condition.figures]
     total = sum(value for _, value in values)
     if total < condition.total:
         return None
     terms = " + ".join(f"{_label(FIGURE_LABELS, name)} {value}" for name, value in values)
     summed = f" = {total}" if len(values) > 1 else ""
     return f"bilan {terms}{summed} (seuil {condition.total})"
+
+
+def _value(figure: Figure | None) -> int:
+    """A figure's value; 0 when not assessed."""
+    return (figure.get("value") or 0) if figure else 0

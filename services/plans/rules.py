@@ -22,7 +22,8 @@ from schemas.envelope import Envelope, Status
 from schemas.events.plans import PlanActivationProposed, VigipiratePostureProposed
 from schemas.types import Departement, ShortText, Text, Token
 from schemas.values import PlanCategory, VigipiratePosture
-from services.plans.conditions import Hit, Picture, PpiSite, When, hits
+from services.picture.fold import Picture
+from services.plans.conditions import Hit, PpiSite, When, hits
 
 # Namespace of the proposal event ids: uuid5(namespace, "<crisis>/<rule>/<plan code or posture>").
 PROPOSAL_NAMESPACE = uuid5(NAMESPACE_URL, "urn:crisis-cell:plans:proposal")
@@ -183,11 +184,11 @@ def _same(a: PlanAction | VigipirateAction, b: PlanAction | VigipirateAction) ->
 
 def _handled(picture: Picture, action: PlanAction | VigipirateAction) -> bool:
     if isinstance(action, PlanAction):
-        plan = picture["plans"].get(action.plan_code) or {}
-        return plan.get("state") in HANDLED_PLAN_STATES
+        plan = picture["plans"].get(action.plan_code)
+        return plan is not None and plan.get("state") in HANDLED_PLAN_STATES
     wanted = POSTURE_RANK[action.posture]
     for known in (picture.get("vigipirate"), picture.get("vigipirate_proposed")):
-        posture = (known or {}).get("posture")
+        posture = known.get("posture") if known else None
         if posture in POSTURE_RANK and POSTURE_RANK[VigipiratePosture(posture)] >= wanted:
             return True
     return False

@@ -9,11 +9,12 @@ or `incident.attached`; the gap between the world and the cell is `recorded_at -
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from services.picture.fold import BILAN_FIGURES, Picture, fold, new_picture
+from services.picture.shape import Fact, ServiceTally
 from services.review.model import (
     Crisis,
     Decision,
@@ -46,7 +47,6 @@ FIRST_OF = (
     ("comms.public_alert_issued", "first_public_alert", "Première alerte des populations"),
     ("sitrep.issued", "first_sitrep", "Premier point de situation"),
 )
-_STAMP_KEYS = ("event_id", "position", "occurred_at", "recorded_at", "actor")
 
 
 def review(crisis_id: str, entries: Iterable[Entry]) -> Review:
@@ -68,9 +68,15 @@ def _instant(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _stamp(fact: dict[str, Any]) -> Stamped:
-    """A stamp from one of the picture's facts (or any dict with the same keys)."""
-    return Stamped(**{key: fact[key] for key in _STAMP_KEYS})
+def _stamp(fact: Fact) -> Stamped:
+    """A stamp from one of the picture's facts."""
+    return Stamped(
+        event_id=fact["event_id"],
+        position=fact["position"],
+        occurred_at=fact["occurred_at"],
+        recorded_at=fact["recorded_at"],
+        actor=fact["actor"],
+    )
 
 
 class _Collector:
@@ -320,7 +326,7 @@ class _Engaged:
         self.points: dict[str, list[ResourcePoint]] = {}
         self.now: dict[str, tuple[int, int]] = {}
 
-    def track(self, by_service: dict[str, dict[str, int]], stamp: Stamped) -> None:
+    def track(self, by_service: Mapping[str, ServiceTally], stamp: Stamped) -> None:
         """A point for each service whose tally this event changed (to 0, 0 when all left)."""
         current = {name: (t["units"], t["personnel"]) for name, t in by_service.items()}
         if current == self.now:

@@ -15,8 +15,9 @@ def next_due(picture: Picture) -> datetime | None:
     """
     cadence = picture.get("sitrep_cadence")
     last = picture.get("sitrep")
-    if last is not None and last.get("next_report_at"):
-        return datetime.fromisoformat(last["next_report_at"])
+    said = last.get("next_report_at") if last is not None else None
+    if said:
+        return datetime.fromisoformat(said)
     if cadence is None:
         return None
     first = datetime.fromisoformat(cadence["first_due_at"])

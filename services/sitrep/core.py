@@ -6,11 +6,12 @@ is sorted, so the same picture always gives the same report.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from services.picture.fold import BILAN_FIGURES, Picture
+from services.picture.shape import Fact, Incident, Plan, Wire
 
 BILAN_LABELS = {
     "decedes": "Décédés",
@@ -147,8 +148,9 @@ class SitrepDocument:
 def next_number(picture: Picture) -> int:
     """The number the next report of the crisis takes: one past every issued or drafted one."""
     numbers = [int(n) for n in picture.get("sitrep_drafts", {})]
-    if picture.get("sitrep") is not None:
-        numbers.append(picture["sitrep"]["number"])
+    issued = picture.get("sitrep")
+    if issued is not None:
+        numbers.append(issued["number"])
     return max(numbers, default=0) + 1
 
 
@@ -161,10 +163,11 @@ def summarise(picture: Picture) -> str:
         worst = incidents[0]
         how_many = f"{len(incidents)} incident{'s' if len(incidents) > 1 else ''} en cours"
         parts = [f"{how_many} ; le plus grave : {_incident_words(worst)}."]
+    bilan = picture["bilan"]
     figures = [
-        f"{BILAN_LABELS[name].lower()} {count(picture['bilan'][name]['value'])}"
+        f"{BILAN_LABELS[name].lower()} {count(bilan[name]['value'])}"
         for name in KEY_FIGURES
-        if picture["bilan"].get(name, {}).get("value") is not None
+        if name in bilan and bilan[name].get("value") is not None
     ]
     if figures:
         parts.append(f"Bilan : {', '.join(figures)}.")
@@ -187,7 +190,7 @@ def report_content(
     outlook: str | None,
     next_report_at: datetime | str | None,
     previous_position: int,
-) -> dict[str, Any]:
+) -> Wire:
     """The payload of `SituationReportIssued`, all but `validated_by`, from the picture as of."""
     if picture["position"] > as_of_position:
         raise ValueError(
@@ -232,14 +235,14 @@ def decisions_since(picture: Picture, previous_position: int) -> list[str]:
     return [decision_id for _, decision_id in sorted(since)]
 
 
-def _position(fact: dict[str, Any]) -> int:
+def _position(fact: Fact) -> int:
     position = fact.get("position")
     return position if isinstance(position, int) else 2**63
 
 
 def document_from(
     picture: Picture,
-    content: dict[str, Any],
+    content: Wire,
     *,
     validated_by: str | None,
     issued_at: datetime | str | None,
@@ -248,7 +251,8 @@ def document_from(
     previous = picture.get("sitrep")
     if previous is not None and previous["number"] >= content["number"]:
         previous = None
-    opened = picture.get("opened") or {}
+    opened = picture.get("opened")
+    vigipirate = picture.get("vigipirate")
     return SitrepDocument(
         crisis_id=picture["crisis_id"],
         crisis_name=picture.get("name"),
@@ -258,20 +262,35 @@ def document_from(
         number=content["number"],
         as_of_position=content["as_of_position"],
         as_of_recorded_at=picture.get("recorded_at"),
-        period_start=previous["recorded_at"] if previous else opened.get("occurred_at"),
+        period_start=(
+            previous["recorded_at"] if previous else opened["occurred_at"] if opened else None
+        ),
         previous_number=previous["number"] if previous else None,
         summary=content["summary"],
         bilan=_figures(picture, content["bilan"]),
         incidents=tuple(_incident_line(i) for i in _open_incidents(picture)),
         active_plans=_plans(picture, "active"),
         proposed_plans=_plans(picture, "proposed"),
-        vigipirate=(picture.get("vigipirate") or {}).get("posture"),
+        vigipirate=vigipirate["posture"] if vigipirate else None,
         vigilance=tuple(sorted((k, v["colour"]) for k, v in picture["vigilance"].items())),
         resources=tuple(Tally(**tally) for tally in content["resources"]),
         decisions=tuple(_decision_line(picture, d) for d in content["decision_ids"]),
         open_tasks=_open_tasks(picture),
-        alerts=_publications(picture["alerts"], "alert_id", "headline", "channel"),
-        press_releases=_publications(picture["press_releases"], "release_id", "title", None),
+        alerts=_published(
+            Publication(
+                a["alert_id"],
+                a.get("headline") or a["alert_id"],
+                a.get("occurred_at"),
+                a.get("channel"),
+            )
+            for a in picture["alerts"].values()
+        ),
+        press_releases=_published(
+            Publication(
+                r["release_id"], r.get("title") or r["release_id"], r.get("occurred_at"), None
+            )
+            for r in picture["press_releases"].values()
+        ),
         outlook=content.get("outlook"),
         next_report_at=_iso(content.get("next_report_at")),
         validated_by=validated_by,
@@ -283,7 +302,7 @@ def _iso(value: datetime | str | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _open_incidents(picture: Picture) -> list[dict[str, Any]]:
+def _open_incidents(picture: Picture) -> list[Incident]:
     """Open incidents, the most severe first (then by id, so that ties read the same)."""
     incidents = [i for i in picture["incidents"].values() if i.get("state") == "open"]
     return sorted(
@@ -291,13 +310,13 @@ def _open_incidents(picture: Picture) -> list[dict[str, Any]]:
     )
 
 
-def _incident_words(incident: dict[str, Any]) -> str:
+def _incident_words(incident: Incident) -> str:
     title = incident.get("title") or incident["incident_id"]
     severity = SEVERITY_LABELS.get(incident.get("severity") or "unknown", "inconnue")
     return f"{title} (gravité {severity})"
 
 
-def _incident_line(incident: dict[str, Any]) -> IncidentLine:
+def _incident_line(incident: Incident) -> IncidentLine:
     return IncidentLine(
         incident_id=incident["incident_id"],
         kind=incident.get("kind"),
@@ -307,7 +326,7 @@ def _incident_line(incident: dict[str, Any]) -> IncidentLine:
     )
 
 
-def _plan_name(plan: dict[str, Any]) -> str:
+def _plan_name(plan: Plan) -> str:
     return str(plan.get("plan_name") or plan["plan_code"])
 
 
@@ -317,42 +336,49 @@ def _figures(picture: Picture, values: dict[str, int]) -> tuple[Figure, ...]:
     values = {name: value for name, value in values.items() if value is not None}
     figures = []
     for name in sorted(values, key=lambda n: (order.get(n, len(order)), n)):
-        stated = picture["bilan"].get(name, {})
+        stated = picture["bilan"].get(name)
         figures.append(
             Figure(
                 name=name,
                 value=values[name],
-                basis=stated.get("basis", "crisis_wide"),
-                events=tuple(sorted(stated.get("events", {}).items())),
+                basis=stated.get("basis", "crisis_wide") if stated else "crisis_wide",
+                events=tuple(sorted(stated.get("events", {}).items())) if stated else (),
             )
         )
     return tuple(figures)
 
 
 def _plans(picture: Picture, state: str) -> tuple[PlanLine, ...]:
-    lines = []
-    for code, plan in sorted(picture["plans"].items()):
-        if plan.get("state") != state:
-            continue
-        fact = plan.get("activated" if state == "active" else "proposed") or {}
-        lines.append(
-            PlanLine(
-                code=code,
-                name=_plan_name(plan),
-                by=fact.get("decided_by") if state == "active" else fact.get("actor"),
-                at=fact.get("decided_at") or fact.get("occurred_at"),
-                reason=fact.get("reason"),
-            )
-        )
-    return tuple(lines)
+    return tuple(
+        _plan_line(code, plan, state)
+        for code, plan in sorted(picture["plans"].items())
+        if plan.get("state") == state
+    )
+
+
+def _plan_line(code: str, plan: Plan, state: str) -> PlanLine:
+    """An active plan: by whom and when it was decided; another: who proposed it, when, why."""
+    name = _plan_name(plan)
+    if state == "active":
+        activated = plan.get("activated")
+        if not activated:
+            return PlanLine(code, name, None, None)
+        at = activated.get("decided_at") or activated.get("occurred_at")
+        return PlanLine(code, name, activated.get("decided_by"), at)
+    proposed = plan.get("proposed")
+    if not proposed:
+        return PlanLine(code, name, None, None)
+    return PlanLine(
+        code, name, proposed.get("actor"), proposed.get("occurred_at"), proposed.get("reason")
+    )
 
 
 def _decision_line(picture: Picture, decision_id: str) -> DecisionLine:
-    decision = picture["decisions"].get(decision_id, {})
+    decision = picture["decisions"].get(decision_id)
     return DecisionLine(
         decision_id=decision_id,
-        text=decision.get("text") or "(décision inconnue du tableau de situation)",
-        taken_by=decision.get("taken_by"),
+        text=(decision and decision.get("text")) or "(décision inconnue du tableau de situation)",
+        taken_by=decision.get("taken_by") if decision else None,
     )
 
 
@@ -376,16 +402,6 @@ def _instant_key(iso: str | None) -> tuple[int, float]:
     return (1, 0.0) if not iso else (0, datetime.fromisoformat(iso).timestamp())
 
 
-def _publications(
-    items: dict[str, dict[str, Any]], ident: str, title: str, channel: str | None
-) -> tuple[Publication, ...]:
-    published = sorted(items.values(), key=lambda p: (_instant_key(p.get("occurred_at")), p[ident]))
-    return tuple(
-        Publication(
-            ident=p[ident],
-            title=p.get(title) or p[ident],
-            at=p.get("occurred_at"),
-            channel=p.get(channel) if channel else None,
-        )
-        for p in published
-    )
+def _published(publications: Iterable[Publication]) -> tuple[Publication, ...]:
+    """Alerts or press releases, in the order they were published (then by id)."""
+    return tuple(sorted(publications, key=lambda p: (_instant_key(p.at), p.ident)))
