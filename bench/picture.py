@@ -10,77 +10,57 @@
 2. With those snapshots, `picture_at(as_of=…)` for random instants and `picture_at(position=…)`
    for random positions: p50 and p99 latency.
 3. `crisis service picture` as its own process on a fresh nats-server and SQLite; this process
-   follows `GET /crises/{id}/events` (SSE) while it publishes events at a steady rate with
-   `publish_event`: delay from each publish to its `data:` line.
+   follows `GET /crises/{id}/events` (SSE) and an ordered consumer (the floor) while it publishes
+   events at a steady rate: delay from each publish to its `data:` line (`picture_live.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import math
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
-from nats.js import JetStreamContext
 
-from bench import long_crisis
+from bench import live_path, long_crisis, picture_live, startup
 from bench.clock import now
 from bench.procs import (
     ROOT,
     BenchError,
-    Process,
-    cpu_per_event,
-    cpu_seconds,
     die_with_parent,
     peak_rss_kib,
-    service,
     stop,
     tail,
 )
-from bench.report import Reporter, Row, Update, failure
-from schemas.envelope import Envelope
-from services.auth.sessions import SessionStore
-from services.cell.people import People, Role
+from bench.report import Reporter, Row, Update, failure, percentile
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
-from services.runtime.bus import connect
 from services.runtime.database import make_engine
-from services.runtime.embedded import EmbeddedNatsServer, free_port
-from services.runtime.publish import publish_event
-from services.runtime.settings import load_settings
-from services.runtime.topology import topology
 
 EVENTS = 1_000_000
 LEAST_EVENTS = 10_000
 CHUNK = 10_000
 SNAPSHOT_EVERY = 5000
-SAMPLES = 200
+# As-of requests of each kind: BENCH_PICTURE_SAMPLES, or this.
+SAMPLES = int(os.environ.get("BENCH_PICTURE_SAMPLES", "200"))
 SEED = 20201002
 CRISIS = "bench-picture"
-LIVE_CRISIS = "bench-picture-live"
 LIVE_EVENTS = 10_000
 LIVE_RATE = 1000
-LIVE_GRACE_S = 15.0
 # The inline pass writes every snapshot whole, as before (2.7 GB at 1M events): capped.
 STALL_EVENTS = 100_000
 
 TARGET_REBUILD_S = 2.0
 TARGET_REBUILD_RATIO = 2.0
-TARGET_AS_OF_P99_MS = 200.0
+TARGET_AS_OF_P99_MS = 100.0
 TARGET_PEAK_MB = 500.0
-TARGET_LIVE_P99_MS = 50.0
+TARGET_LIVE_P99_MS = picture_live.P99_TARGETS_MS[LIVE_RATE]
 
 FILL = "picture: fill the log (generate, decode_delivery + chain, append)"
 DECODE = "picture: decode-only baseline (read_payloads + orjson.loads)"
@@ -89,7 +69,7 @@ SNAPSHOTTING = f"picture: snapshotting pass (picture_at, snapshot_every={SNAPSHO
 AS_OF = "picture: picture_at(as_of=random instant)"
 AT_POSITION = "picture: picture_at(position=random position)"
 STALL = f"picture: live fold, longest pause (snapshot_every={SNAPSHOT_EVERY:,})"
-LIVE = f"picture: publish_event → SSE client ({LIVE_RATE:,} events/s)"
+LIVE = f"picture: publish → SSE client ({LIVE_RATE:,} events/s)"
 BACKEND = "SQLite"
 
 
@@ -102,12 +82,6 @@ def event_count() -> int:
     if count < LEAST_EVENTS:
         raise SystemExit(f"BENCH_PICTURE_EVENTS must be at least {LEAST_EVENTS}")
     return count
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile: the smallest value with `fraction` of the values at or below."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
 def _mib(kib: float | None) -> float | None:
@@ -292,6 +266,8 @@ async def _rebuilds(root: Path, count: int, reporter: Reporter, rows: list[Row])
             peak_mib=_mib(snapped["peak_rss_kib"]),
         )
     )
+    with reporter.step(f"{startup.START_UP}, its snapshots there"):
+        add(await startup.ready_row(root, url, count, timeout=timeout))
     first = long_crisis.LongCrisis.recorded_at(1).isoformat()
     last = long_crisis.LongCrisis.recorded_at(count).isoformat()
     with reporter.step(f"picture_at as of {SAMPLES} instants, then {SAMPLES} positions"):
@@ -330,200 +306,10 @@ async def _stall(root: Path, count: int, log: Path, *, timeout: float) -> Row:
 # -- 3. publish → SSE client ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Live:
-    """What the live run measured."""
-
-    delays_s: list[float]
-    seconds: float
-    publish_seconds: float
-    cpu: dict[str, float]
-    peak_rss_kib: int | None
-
-
-async def _wait_serving(client: httpx.AsyncClient, process: Process, log: Path) -> None:
-    """Wait until the picture service answers on its HTTP port."""
-    deadline = now() + 60
-    while True:
-        if process.returncode is not None:
-            raise BenchError(f"the picture service exited ({process.returncode}):\n{tail(log)}")
-        with contextlib.suppress(httpx.TransportError):
-            if (await client.get("/health")).status_code == httpx.codes.OK:
-                return
-        if now() > deadline:
-            raise BenchError(f"the picture service did not answer within 60 s:\n{tail(log)}")
-        await asyncio.sleep(0.1)
-
-
-async def _follow(
-    client: httpx.AsyncClient,
-    *,
-    expected: int,
-    sent: dict[str, float],
-    delays: list[float],
-    connected: asyncio.Event,
-    update: Update,
-) -> float:
-    """Read the crisis' SSE stream until `expected` changes came; the clock of the last one."""
-    received_at = 0.0
-    async with client.stream("GET", f"/crises/{LIVE_CRISIS}/events") as response:
-        response.raise_for_status()
-        async for line in response.aiter_lines():
-            if line.startswith("data: "):
-                received_at = now()
-                change = orjson.loads(line[6:])
-                delays.append(received_at - sent[change["event_id"]])
-                if len(delays) % 500 == 0:
-                    update(len(delays))
-                if len(delays) >= expected:
-                    return received_at
-            elif line.startswith(":"):
-                connected.set()
-    return received_at
-
-
-async def _publish_paced(
-    js: JetStreamContext, events: Sequence[Envelope], rate: float, sent: dict[str, float]
-) -> tuple[float, float]:
-    """Publish `events` at `rate` per second on a monotonic schedule; first send and last ack."""
-
-    async def send(event: Envelope) -> None:
-        sent[str(event.event_id)] = now()
-        await publish_event(js, event)
-
-    in_flight: set[asyncio.Task[None]] = set()
-    started = now() + 0.05
-    for index, event in enumerate(events):
-        wait = started + index / rate - now()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        task = asyncio.create_task(send(event))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-    await asyncio.gather(*in_flight)
-    return started, now()
-
-
-async def _stream(
-    client: httpx.AsyncClient, js: JetStreamContext, events: Sequence[Envelope], update: Update
-) -> tuple[list[float], float, float]:
-    """Follow the SSE stream on its own task while publishing; the delays, timed span."""
-    sent: dict[str, float] = {}
-    delays: list[float] = []
-    connected = asyncio.Event()
-    reader = asyncio.create_task(
-        _follow(
-            client,
-            expected=len(events),
-            sent=sent,
-            delays=delays,
-            connected=connected,
-            update=update,
-        )
-    )
-    try:
-        waiting = asyncio.create_task(connected.wait())
-        await asyncio.wait({reader, waiting}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        if reader.done():
-            await reader
-            raise BenchError("the SSE stream ended before any event was published")
-        if not connected.is_set():
-            raise BenchError("the SSE stream sent nothing within 10 s")
-        started, acked = await _publish_paced(js, events, LIVE_RATE, sent)
-        try:
-            last = await asyncio.wait_for(asyncio.shield(reader), LIVE_GRACE_S)
-        except TimeoutError:
-            so_far = f"p99 so far {percentile(delays, 0.99) * 1000:,.0f} ms" if delays else ""
-            raise BenchError(
-                f"the SSE client received {len(delays):,} of {len(events):,} changes within "
-                f"{LIVE_GRACE_S:.0f} s of the last publish; {so_far}"
-            ) from None
-    finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-    return delays, last - started, acked - started
-
-
-async def _reader_token(database: str) -> str:
-    """A service token for the benchmark's SSE client, in the picture service's database."""
-    engine = make_engine(database)
-    try:
-        await upgrade(engine)
-        token, _ = await SessionStore(engine, People).issue_service(
-            "service:bench", Role.OBSERVER, ttl=timedelta(hours=6)
-        )
-    finally:
-        await engine.dispose()
-    return token
-
-
-async def _live(root: Path, reporter: Reporter) -> Live:
-    server = EmbeddedNatsServer(root / "jetstream")
-    await server.astart()
-    try:
-        # The streams exist before the service starts: its consumer does not declare them.
-        async with connect(server.url, name="bench-picture", plan=topology(load_settings())) as bus:
-            port = free_port()
-            log = root / "picture.log"
-            database = f"sqlite+aiosqlite:///{root / 'picture.db'}"
-            # Reading the picture needs a token, as anyone's: the benchmark is a service reader.
-            token = await _reader_token(database)
-            async with (
-                service(
-                    "picture",
-                    server.url,
-                    database,
-                    root,
-                    env={"CRISIS_PICTURE_HOST": "127.0.0.1", "CRISIS_PICTURE_PORT": str(port)},
-                    log=log,
-                ) as process,
-                httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{port}",
-                    timeout=httpx.Timeout(10.0, read=None),
-                    headers={"Authorization": f"Bearer {token}"},
-                ) as client,
-            ):
-                with reporter.step("picture service starts; events built"):
-                    crisis = long_crisis.LongCrisis(LIVE_CRISIS, LIVE_EVENTS, SEED)
-                    events = [crisis.envelope(p) for p in range(1, LIVE_EVENTS + 1)]
-                    await _wait_serving(client, process, log)
-                with reporter.step(f"{LIVE}: changes received", total=LIVE_EVENTS) as update:
-                    before = {"picture service": cpu_seconds(process.pid)}
-                    before["nats-server"] = cpu_seconds(server.pid)
-                    delays, seconds, publish_seconds = await _stream(client, bus.js, events, update)
-                    cpu = {
-                        "picture service": cpu_seconds(process.pid) - before["picture service"],
-                        "nats-server": cpu_seconds(server.pid) - before["nats-server"],
-                    }
-                # Read before the stop: the peak is of the service's working life.
-                rss = peak_rss_kib(process.pid)
-    finally:
-        await server.astop()
-    return Live(delays, seconds, publish_seconds, cpu, rss)
-
-
-def _live_row(live: Live) -> Row:
-    delays_ms = [delay * 1000 for delay in live.delays_s]
-    p50, p99 = percentile(delays_ms, 0.5), percentile(delays_ms, 0.99)
-    notes = [
-        f"received {len(delays_ms):,} of {LIVE_EVENTS:,}: p50 {p50:,.1f} ms, p99 {p99:,.1f} ms, "
-        f"max {max(delays_ms):,.0f} ms, mean {statistics.mean(delays_ms):,.1f} ms",
-        f"published in {live.publish_seconds:.2f} s",
-    ]
-    if live.peak_rss_kib is not None:
-        notes.append(f"picture service peak RSS {live.peak_rss_kib / 1024:,.0f} MiB")
-    notes.append(cpu_per_event(live.cpu, len(delays_ms)))
-    return Row(
-        LIVE,
-        f"{BACKEND} + JetStream",
-        len(delays_ms),
-        live.seconds,
-        "; ".join(notes),
-        target="live",
-        p50_ms=p50,
-        p99_ms=p99,
+async def _live(root: Path, reporter: Reporter) -> Row:
+    """The live delay at LIVE_RATE, with the floor, as `picture_live` measures it."""
+    return picture_live.row(
+        await picture_live.measure(root, LIVE_RATE, LIVE_EVENTS, reporter), LIVE
     )
 
 
@@ -543,9 +329,9 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
     # The long crisis' log is deleted first: its writeback must not compete with the live run.
     with tempfile.TemporaryDirectory(prefix="crisis-bench-picture-live-") as tmp:
         try:
-            row = _live_row(await _live(Path(tmp), reporter))
+            row = await _live(Path(tmp), reporter)
         except Exception as exc:  # noqa: BLE001
-            row = failure(LIVE, f"{BACKEND} + JetStream", exc)
+            row = failure(LIVE, picture_live.BACKEND, exc)
         rows.append(row)
         reporter.result(row)
     return {
@@ -578,14 +364,17 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
             f"{SAMPLES} positions drawn uniformly over its positions (seeded), one request at a "
             "time: the nearest snapshot at or before, then the fold of the events after it. The "
             "events column counts requests; seconds is their sum.",
-            f"**{LIVE}**: a fresh nats-server and `crisis service picture` as its own process "
-            "(fresh SQLite, default snapshot_every); this process follows "
-            f"`GET /crises/{LIVE_CRISIS}/events` with httpx on its own task and publishes "
-            f"{LIVE_EVENTS:,} events of a new crisis with `publish_event`, one every "
-            f"{1000 / LIVE_RATE:g} ms on a monotonic schedule (acks not awaited in order). "
-            "Delay: the `data:` line read minus the moment `publish_event` was called for that "
-            "event id, both on this process' monotonic clock. Seconds: first publish → last "
-            "change received.",
+            f"**{LIVE}**: `picture_live.measure` (also `python -m bench.picture_live`, at "
+            "1,000 and 5,000 events/s): a fresh nats-server and `crisis service picture` as its "
+            "own process (fresh SQLite, default snapshot_every); this process follows "
+            f"`GET /crises/{picture_live.CRISIS}/events` with httpx and, as the floor, an ordered "
+            f"push consumer on the CRISIS stream, while it publishes {LIVE_EVENTS:,} events of a "
+            "new crisis, encoded beforehand as `publish_event` sends them, with "
+            "`js.publish_async`: the ones then due, at most every "
+            f"{live_path.TICK_S * 1000:g} ms, acks awaited after the last. Delay: the SSE "
+            "chunk holding the event's `data:` line read (or the floor's callback) minus the "
+            "event's send, both on this process' monotonic clock. "
+            "Seconds: first send → last change received.",
             "The picture is measured on SQLite only: a second log of N events on PostgreSQL "
             "would double the setup, and the rebuild reads it through the same `read_payloads`.",
         ],

@@ -61,6 +61,16 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine has used so far (user, nice, system, interrupts)."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, first.split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_per_event(seconds: dict[str, float], events: int) -> str:
     """CPU spent per event by each process, for the notes: where the two cores went."""
     parts = ", ".join(f"{name} {cpu / events * 1e6:,.0f}" for name, cpu in seconds.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ class Row:
     def rate(self) -> float:
         """Events per second (0 for a failed run)."""
         return self.events / self.seconds if self.seconds > 0 and not self.failed else 0.0
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with `fraction` of the values at or below."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
 def failure(benchmark: str, backend: str, error: BaseException) -> Row:
