@@ -12,7 +12,7 @@ cell recorded it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -40,7 +40,6 @@ __all__ = [
     "Picture",
     "Section",
     "fold",
-    "fold_all",
     "new_picture",
 ]
 
@@ -48,7 +47,6 @@ Event = Wire
 Handler = Callable[[Picture, Event, Fact], None]
 
 LATEST_ENTRIES = 50
-ENTRY = "maincourante.entry_recorded"
 BILAN_FIGURES = (
     "decedes",
     "urgences_absolues",
@@ -109,62 +107,22 @@ def fold(picture: Picture, event: Event, position: int, recorded_at: str) -> Pic
     """Apply one event (its wire dict, at its stream position) to its crisis' picture."""
     if position <= picture["position"]:
         return picture
-    handler = HANDLERS.get(event["type"])
-    if handler is not None:
-        handler(picture, event, _fact(event, position, recorded_at))
-    _advance(picture, event, position, recorded_at)
-    return picture
-
-
-def fold_all(picture: Picture, deliveries: Sequence[tuple[Event, int, str]]) -> Picture:
-    """Fold events in order (wire dict, position, recorded_at), as `fold` one by one would.
-
-    The picture keeps the last `LATEST_ENTRIES` main-courante entries: an entry followed by that
-    many more in the same run would be built only to be dropped, so it is counted (its follow-up
-    kept) and not built. A rebuild of a long crisis is three quarters main-courante entries.
-    """
-    passing_before = _last_kept_entry(deliveries)
-    for index, (event, position, recorded_at) in enumerate(deliveries):
-        if index >= passing_before or event["type"] != ENTRY:
-            fold(picture, event, position, recorded_at)
-        elif position > picture["position"]:
-            journal = picture["main_courante"]
-            journal["count"] += 1
-            if event.get("follow_up_owner"):
-                _follow_up(picture, event, _fact(event, position, recorded_at), journal["count"])
-            _advance(picture, event, position, recorded_at)
-    return picture
-
-
-def _last_kept_entry(deliveries: Sequence[tuple[Event, int, str]]) -> int:
-    """The index of the first of the last LATEST_ENTRIES entries of `deliveries` (0 if fewer):
-    the entries before it leave the latest ones before the run ends."""
-    seen = 0
-    for index in range(len(deliveries) - 1, -1, -1):
-        if deliveries[index][0]["type"] == ENTRY:
-            seen += 1
-            if seen == LATEST_ENTRIES:
-                return index
-    return 0
-
-
-def _fact(event: Event, position: int, recorded_at: str) -> Fact:
-    return {
+    fact: Fact = {
         "event_id": event["event_id"],
         "occurred_at": event["occurred_at"],
         "recorded_at": recorded_at,
         "position": position,
         "actor": event["actor"],
     }
-
-
-def _advance(picture: Picture, event: Event, position: int, recorded_at: str) -> None:
-    """What every event folded changes: the exercise mark, the count, the position."""
+    handler = HANDLERS.get(event["type"])
+    if handler is not None:
+        handler(picture, event, fact)
     if event.get("status") == "Exercise":
         picture["exercise"] = True
     picture["events"] += 1
     picture["position"] = position
     picture["recorded_at"] = recorded_at
+    return picture
 
 
 # Each fact is stamped with where it comes from: `{**its values, **fact}`, the fact's keys last.
@@ -558,20 +516,16 @@ def _entry(p: Picture, e: Event, fact: Fact) -> None:
     if len(latest) > LATEST_ENTRIES:
         del latest[0]
     if e.get("follow_up_owner"):
-        _follow_up(p, e, fact, journal["count"])
-
-
-def _follow_up(p: Picture, e: Event, fact: Fact, number: int) -> None:
-    # Open follow-ups are all kept: the latest entries are only the last 50.
-    p.setdefault("follow_ups", {})[e["entry_id"]] = {
-        "entry_id": e["entry_id"],
-        "number": number,
-        "owner": e["follow_up_owner"],
-        "due": e.get("follow_up_due"),
-        "text": e["text"][:120],
-        "state": "open",
-        **fact,
-    }
+        # Follow-ups are all kept, open or done: the latest entries are only the last 50.
+        p.setdefault("follow_ups", {})[e["entry_id"]] = {
+            "entry_id": e["entry_id"],
+            "number": journal["count"],
+            "owner": e["follow_up_owner"],
+            "due": e.get("follow_up_due"),
+            "text": e["text"][:120],
+            "state": "open",
+            **fact,
+        }
 
 
 def _follow_up_done(p: Picture, e: Event, fact: Fact) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import itertools
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import delete, func, select
@@ -27,9 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
-from services.picture.fold import Event, Picture, fold, fold_all, new_picture
-
-T = TypeVar("T")
+from services.picture.fold import Event, Picture, fold, new_picture
 
 COMPRESSED = "z1:"
 # The latest snapshots of a crisis kept whatever their spacing (a resume, recent as-of reads).
@@ -310,19 +307,6 @@ def wire_event(payload: str | bytes) -> dict[str, Any]:
     return event
 
 
-async def _read_ahead(chunks: AsyncIterator[T]) -> AsyncIterator[T]:
-    """`chunks`, the next one read (by the database's thread) while this one is folded."""
-    ahead = asyncio.ensure_future(anext(chunks, None))
-    try:
-        while (chunk := await ahead) is not None:
-            ahead = asyncio.ensure_future(anext(chunks, None))
-            yield chunk
-    finally:
-        ahead.cancel()
-        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-            await ahead
-
-
 async def picture_at(
     store: EventStore,
     snapshots: SnapshotStore,
@@ -343,21 +327,14 @@ async def picture_at(
         until = at_instant if until is None else min(until, at_instant)
     picture = await snapshots.latest(crisis_id, until) or new_picture(crisis_id)
     encoder = PictureEncoder()
-    chunks = store.read_payloads(
+    async for rows in store.read_payloads(
         crisis_id, after=picture["position"], until_position=until, chunk=5000
-    )
-    async for rows in _read_ahead(chunks):
-        if not snapshot_every:
-            events = [wire_event(payload) for _, payload in rows]
-            fold_all(
-                picture,
-                [(e, at, e["recorded_at"]) for (at, _), e in zip(rows, events, strict=True)],
-            )
-            continue
+    ):
         for at_position, payload in rows:
             event = wire_event(payload)
             fold(picture, event, at_position, event["recorded_at"])
-            encoder.touched(event)
-            if picture["events"] % snapshot_every == 0:
-                await snapshots.write(encoder.encode(picture))
+            if snapshot_every:
+                encoder.touched(event)
+                if picture["events"] % snapshot_every == 0:
+                    await snapshots.write(encoder.encode(picture))
     return picture

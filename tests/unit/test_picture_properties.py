@@ -18,7 +18,6 @@ from schemas.events import (
     CrisisClosed,
     CrisisOpened,
     DecisionTaken,
-    FollowUpDone,
     IncidentClosed,
     IncidentMerged,
     IncidentReported,
@@ -48,7 +47,7 @@ from schemas.values import (
 )
 from schemas.wire import encode
 from services.picture import views
-from services.picture.fold import BILAN_FIGURES, LATEST_ENTRIES, NOT_COUNTED, fold_all, new_picture
+from services.picture.fold import BILAN_FIGURES, NOT_COUNTED
 from services.picture.snapshots import decode_snapshot, encode_snapshot
 from tests.unit.samples import OCCURRED_AT, sample_event
 
@@ -312,42 +311,3 @@ def test_a_summed_figure_is_the_sum_of_the_current_figures_of_the_incidents_not_
                 stated = picture["crisis_wide_bilan"][name]
                 assert figure["value"] == stated["value"]
                 assert figure["events"] == {"crisis": stated["event_id"]}
-
-
-@st.composite
-def _journal(draw: st.DrawFn) -> list[Delivery]:
-    """A crisis whose log is mostly main-courante entries, some asking a follow-up, some done,
-    mixed with other events: long enough for entries to leave the latest ones."""
-    drawn: list[Envelope] = []
-    for number in range(draw(st.integers(0, 3 * LATEST_ENTRIES))):
-        kind = draw(st.sampled_from(["entry", "entry", "entry", "done", "other"]))
-        if kind == "other":
-            drawn.append(draw(events(CRISES[:1])))
-            continue
-        entry_id = f"mc-{draw(st.integers(1, number + 1))}" if kind == "done" else f"mc-{number}"
-        cls = FollowUpDone if kind == "done" else MainCouranteEntryRecorded
-        asks = kind == "entry" and draw(st.booleans())
-        owner = {"follow_up_owner": None, "follow_up_due": None} if kind == "entry" else {}
-        if asks:
-            owner = {}  # the sample's follow-up: an owner and a deadline
-        drawn.append(
-            sample_event(
-                cls, event_id=draw(st.uuids()), crisis_id=CRISES[0], entry_id=entry_id, **owner
-            )
-        )
-    return [
-        (orjson.loads(encode(event)), position, (T0 + timedelta(seconds=position)).isoformat())
-        for position, event in enumerate(drawn, 1)
-    ]
-
-
-@settings(max_examples=60)
-@given(log=_journal(), cut=st.integers(0, 3 * LATEST_ENTRIES))
-def test_folding_a_run_at_once_gives_the_picture_of_folding_it_event_by_event(
-    log: list[Delivery], cut: int
-) -> None:
-    one_by_one = _fold(log).get(CRISES[0], new_picture(CRISES[0]))
-    # In two runs, as a rebuild reads the log chunk by chunk.
-    at_once = fold_all(new_picture(CRISES[0]), log[:cut])
-    fold_all(at_once, log[cut:])
-    assert orjson.dumps(at_once) == orjson.dumps(one_by_one)
