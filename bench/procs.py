@@ -9,7 +9,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +184,30 @@ def crisis_command() -> Path:
 
 
 @asynccontextmanager
+async def crisis(
+    args: Sequence[str], environment: dict[str, str], cwd: Path, log: Path
+) -> AsyncIterator[Process]:
+    """`crisis ARGS` as its own process, its output in `log`; stopped (SIGTERM) on exit."""
+    with log.open("wb") as out:
+        # Run from the temporary folder, so that no `.env` of the work tree changes its settings.
+        process = await asyncio.create_subprocess_exec(
+            str(crisis_command()),
+            *args,
+            cwd=cwd,
+            env=environment,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            # Only a prctl call runs between fork and exec: no lock can be left held.
+            preexec_fn=die_with_parent,
+        )
+    try:
+        yield process
+    finally:
+        await stop(process)
+
+
+@asynccontextmanager
 async def service(
     name: str,
     nats_url: str,
@@ -202,25 +226,10 @@ async def service(
         "CRISIS_LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    log = log or var_dir / f"{name}.log"
-    with log.open("wb") as out:
-        # Run from the temporary folder, so that no `.env` of the work tree changes its settings.
-        process = await asyncio.create_subprocess_exec(
-            str(crisis_command()),
-            "service",
-            name,
-            cwd=var_dir,
-            env=environment,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            # Only a prctl call runs between fork and exec: no lock can be left held.
-            preexec_fn=die_with_parent,
-        )
-    try:
+    async with crisis(
+        ["service", name], environment, var_dir, log or var_dir / f"{name}.log"
+    ) as process:
         yield process
-    finally:
-        await stop(process)
 
 
 @asynccontextmanager

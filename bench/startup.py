@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from bench.clock import now
-from bench.procs import BenchError, crisis_command, die_with_parent, peak_rss_kib, stop, tail
+from bench.procs import BenchError, crisis, peak_rss_kib, tail
 from bench.report import Row
 from services.runtime.discovery import read_run_info
 
@@ -39,29 +39,16 @@ async def ready_row(var_dir: Path, database_url: str, events: int, *, timeout: f
         **{f"CRISIS_{name}_PORT": "0" for name in ("PICTURE", "INTAKE", "CONSOLE", "OPS")},
     }
     environment.pop("CRISIS_NATS_URL", None)  # the embedded server, as a fresh machine has it
-    with log.open("wb") as out:
-        started = now()
-        process = await asyncio.create_subprocess_exec(
-            str(crisis_command()),
-            "up",
-            cwd=var_dir,
-            env=environment,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-        try:
-            while read_run_info(run_file) is None:
-                if process.returncode is not None:
-                    raise BenchError(f"crisis up exited ({process.returncode}):\n{tail(log)}")
-                if now() - started > timeout:
-                    raise BenchError(f"crisis up not ready after {timeout:.0f} s:\n{tail(log)}")
-                await asyncio.sleep(0.02)
-            seconds = now() - started
-            rss = peak_rss_kib(process.pid)
-        finally:
-            await stop(process)
+    started = now()
+    async with crisis(["up"], environment, var_dir, log) as process:
+        while read_run_info(run_file) is None:
+            if process.returncode is not None:
+                raise BenchError(f"crisis up exited ({process.returncode}):\n{tail(log)}")
+            if now() - started > timeout:
+                raise BenchError(f"crisis up not ready after {timeout:.0f} s:\n{tail(log)}")
+            await asyncio.sleep(0.02)
+        seconds = now() - started
+        rss = peak_rss_kib(process.pid)
     resumed = _resumed_from(log)
     return Row(
         START_UP,

@@ -19,8 +19,6 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from services.runtime.bus import Bus, connect
-from services.runtime.discovery import resolve_nats_url
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,12 +44,9 @@ class Root:
     @cached_property
     def store(self) -> EventStore:
         """The event log's store: the process' one database engine."""
-        from services.eventlog.store import EventStore  # noqa: PLC0415
-        from services.runtime.database import make_engine  # noqa: PLC0415
+        from services.eventlog.store import own_store  # noqa: PLC0415
 
-        store = EventStore(make_engine(self.settings.database_url))
-        self._stack.push_async_callback(store.close)
-        return store
+        return own_store(self._stack, self.settings.database_url)
 
     async def migrated_store(self) -> EventStore:
         """The store, its database brought to the current schema first."""
@@ -79,15 +74,12 @@ class Root:
         from services.picture.follow import SharedPicture  # noqa: PLC0415
 
         if self._picture is None:
-            every = self.settings.picture_snapshot_every if snapshots else 0
-            self._picture = SharedPicture(self.store, snapshot_every=every)
+            self._picture = SharedPicture(
+                self.store,
+                snapshot_every=self.settings.picture_snapshot_every,
+                writes_snapshots=snapshots,
+            )
         return self._picture
-
-    @asynccontextmanager
-    async def bus(self, name: str, *, user: str = "admin") -> AsyncIterator[Bus]:
-        """A connection to the bus as `user`, on CRISIS_NATS_URL or the system running here."""
-        async with connect(resolve_nats_url(self.settings, user), name=name) as bus:
-            yield bus
 
     def services(self, names: Sequence[str] = SERVICE_NAMES) -> list[Service]:
         """The services `names`, built with what they share."""

@@ -154,7 +154,7 @@ class AuthService(StackedService):
                 "`crisis infra nats-config` and set CRISIS_AUTH_ISSUER_FILE",
             )
             return
-        log_store = await store_for(stack, self.store, self.settings.database_url)
+        log_store = store_for(stack, self.store, self.settings.database_url)
         people = self.people
         store = SessionStore(log_store.engine, people.current)
 

@@ -130,7 +130,7 @@ class ConsoleService(StackedService):
     async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Resume the picture, then serve the console."""
         bus = await stack.enter_async_context(connect(nats_url, name="crisis-console"))
-        store = await store_for(stack, self.store, self.settings.database_url)
+        store = store_for(stack, self.store, self.settings.database_url)
         follower = await followed(stack, nats_url, self.shared, self.settings.database_url)
         backend = ConsoleBackend(bus.nc, follower, store)
         follower.listen(backend.changed)

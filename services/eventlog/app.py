@@ -88,7 +88,7 @@ class EventLogService(StackedService):
 
     async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Open the store and begin consuming."""
-        self.store = await store_for(stack, self.store, self.settings.database_url)
+        self.store = store_for(stack, self.store, self.settings.database_url)
         self.recorder = Recorder(self.store, max_deliver=self.settings.eventlog_max_deliver)
         self.broker = broker = service_broker(nats_url, self.name)
         register(broker, self.recorder, self.settings)

@@ -94,23 +94,18 @@ class RejectedInput:
         return hashlib.sha256(self.raw).hexdigest()
 
 
-@contextlib.asynccontextmanager
-async def opened_store(database_url: str) -> AsyncIterator[EventStore]:
-    """A store of its own on `database_url`, closed on exit (for a service built alone)."""
+def own_store(stack: contextlib.AsyncExitStack, database_url: str) -> EventStore:
+    """A store of its own on `database_url`, closed when `stack` closes."""
     store = EventStore(make_engine(database_url))
-    try:
-        yield store
-    finally:
-        await store.close()
+    stack.push_async_callback(store.close)
+    return store
 
 
-async def store_for(
+def store_for(
     stack: contextlib.AsyncExitStack, given: EventStore | None, database_url: str
 ) -> EventStore:
     """`given` (the composition root's), or else a store of its own, closed with `stack`."""
-    if given is not None:
-        return given
-    return await stack.enter_async_context(opened_store(database_url))
+    return given if given is not None else own_store(stack, database_url)
 
 
 class EventStore:

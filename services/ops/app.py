@@ -229,7 +229,7 @@ class OpsService(StackedService):
         token = self.settings.ops_metrics_token or None
         check_exposure(self.settings.ops_host, token)
         bus = await stack.enter_async_context(connect(nats_url, name="crisis-ops"))
-        store = await store_for(stack, self.store, self.settings.database_url)
+        store = store_for(stack, self.store, self.settings.database_url)
         api = build_api(Probe(bus.nc, bus.js, store), token)
         self.url = await self.http.start(api, self.settings.ops_host, self.settings.ops_port)
         stack.push_async_callback(self.http.stop)

@@ -59,11 +59,11 @@ class PictureService(StackedService):
 
     async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Resume from the snapshots, follow the stream, and serve HTTP."""
-        store = await store_for(stack, self.store, self.settings.database_url)
+        store = store_for(stack, self.store, self.settings.database_url)
         if self.people is not None and self.verifier is None:
             self.verifier = SessionStore(store.engine, self.people.current)
         shared = self.shared or SharedPicture(
-            store, snapshot_every=self.settings.picture_snapshot_every
+            store, snapshot_every=self.settings.picture_snapshot_every, writes_snapshots=True
         )
         follower = await followed(stack, nats_url, shared, self.settings.database_url)
         self.live = live = follower.live

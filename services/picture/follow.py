@@ -85,7 +85,14 @@ class PictureFollower:
         except (orjson.JSONDecodeError, KeyError, TypeError, DecodeError):
             log.warning("picture.undecodable", position=position)
         else:
-            change = await self.live.apply(event, position, instant_text(meta.timestamp))
+            try:
+                change = await self.live.apply(event, position, instant_text(meta.timestamp))
+            except Exception:
+                # A fault of the fold, not of the event (validated when published): the stream
+                # and the log keep it, the live picture misses it. Logged with its position, and
+                # the position still moves: an act waiting for it must not hang on the fault.
+                log.exception("picture.fold_failed", position=position, type=event.get("type"))
+                change = None
             if change is not None:
                 picture = self.live.pictures[event["crisis_id"]]
                 for listener in list(self.listeners):
@@ -132,12 +139,16 @@ class SharedPicture:
     The first service that asks starts it on a connection made with that service's credential
     (in `crisis up`, the picture service's); it stops when the last one has let go, after a
     snapshot of what changed. Only a process that runs the picture service writes snapshots
-    (`snapshot_every` > 0): the cell run alone reads them and writes none.
+    (`writes_snapshots`: every `snapshot_every` events of a crisis, if not 0, and at the end);
+    the cell run alone reads them and writes none.
     """
 
-    def __init__(self, store: EventStore, *, snapshot_every: int = 0) -> None:
+    def __init__(
+        self, store: EventStore, *, snapshot_every: int = 0, writes_snapshots: bool = False
+    ) -> None:
         self.store = store
-        self.snapshot_every = snapshot_every
+        self.snapshot_every = snapshot_every if writes_snapshots else 0
+        self.writes_snapshots = writes_snapshots
         self.snapshots = SnapshotStore(store.engine)
         self._follower: PictureFollower | None = None
         self._stack = AsyncExitStack()
@@ -157,7 +168,7 @@ class SharedPicture:
         try:
             bus = await stack.enter_async_context(connect(nats_url, name="crisis-picture"))
             live = LivePictures(self.snapshots, snapshot_every=self.snapshot_every)
-            if self.snapshot_every:
+            if self.writes_snapshots:
                 stack.push_async_callback(live.checkpoint)
             stack.callback(live.close)
             follower = PictureFollower(bus.js, live)
@@ -190,7 +201,7 @@ async def followed(
     (alone, in a test) gets a picture and a store of its own.
     """
     if shared is None:
-        shared = SharedPicture(await store_for(stack, None, database_url))
+        shared = SharedPicture(store_for(stack, None, database_url))
     follower = await shared.acquire(nats_url)
     stack.push_async_callback(shared.release)
     return follower

@@ -172,3 +172,27 @@ async def test_the_picture_follows_the_live_stream_only_from_its_resume_position
     assert asked["ordered_consumer"] is True
     assert asked["config"].deliver_policy is DeliverPolicy.BY_START_SEQUENCE
     assert asked["config"].opt_start_seq == 42
+
+
+async def test_a_fold_that_fails_is_logged_and_the_position_still_moves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    live = live_pictures()
+    follower = PictureFollower(cast("JetStreamContext", None), live)
+    folding = live.apply
+    faulty = incident_reported()
+
+    async def apply(event: dict[str, Any], position: int, recorded_at: str) -> Any:
+        if event["event_id"] == str(faulty.event_id):
+            raise KeyError("a fault of the fold")
+        return await folding(event, position, recorded_at)
+
+    monkeypatch.setattr(live, "apply", apply)
+    opened = crisis_opened()
+    with capture_logs() as logs:
+        await follower.fold_message(delivery(opened, 1))
+        await follower.fold_message(delivery(faulty, 2))
+        await follower.wait_for(2, timeout_s=1)  # an act waiting for it does not hang
+        await follower.fold_message(delivery(incident_reported(), 3))
+    assert [e["position"] for e in logs if e["event"] == "picture.fold_failed"] == [2]
+    assert live.pictures[opened.crisis_id]["position"] == 3
