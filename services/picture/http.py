@@ -34,6 +34,10 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_S = 15.0
 # At most this many changes in one write to a live client.
 BURST = 256
+# After a change, a live stream waits this long for more before it writes: a write per 10 ms at
+# most, not one per event. It is most of the CPU of the live path at 1,000 events/s
+# (bench/results-picture-live.md), and well inside its 50 ms budget.
+LINGER_S = 0.01
 RECHECK_S = 30.0  # how often a live stream asks again whether its token still holds
 SSE_BATCH = 500
 # Routes that answer without a token; they must say nothing about any crisis.
@@ -483,9 +487,10 @@ def _sse_message(change: dict[str, Any]) -> bytes:
 
 
 async def _next_changes(
-    queue: asyncio.Queue[dict[str, Any] | None], wait: float
+    queue: asyncio.Queue[dict[str, Any] | None], wait: float, linger: float = LINGER_S
 ) -> list[dict[str, Any] | None]:
-    """The changes queued (at most `BURST`), waiting up to `wait` for one; None ends the list."""
+    """The changes queued (at most `BURST`), waiting up to `wait` for one, then `linger` for
+    more; None ends the list."""
     if queue.empty():
         try:
             async with asyncio.timeout(wait):  # no task per wait, unlike asyncio.wait_for
@@ -494,6 +499,8 @@ async def _next_changes(
             return []
     else:
         changes = [queue.get_nowait()]
+    if linger > 0 and changes[0] is not None and queue.qsize() < BURST:
+        await asyncio.sleep(linger)
     while changes[-1] is not None and len(changes) < BURST and not queue.empty():
         changes.append(queue.get_nowait())
     return changes

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sized
 from pathlib import Path
 
 import pytest
+from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
 from schemas import subjects
 from schemas.wire import decode
-from services.runtime.bus import Bus, connect
+from services.runtime.bus import Bus, PacedParser, connect
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.publish import MSG_ID, PublishError, publish_event
 from services.runtime.settings import Settings
 from services.runtime.topology import CRISIS_STREAM, ensure_topology, topology
+from tests.integration.waiting import until
 from tests.unit.samples import incident_reported
 
 pytestmark = pytest.mark.integration
@@ -109,3 +112,68 @@ async def test_events_survive_a_restart_of_the_server(tmp_path: Path, settings: 
             assert (await publish_event(bus.js, events[0])).duplicate
     finally:
         again.stop()
+
+
+async def test_a_paced_connection_reads_a_trickle_a_few_messages_at_a_time(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    received: list[bytes] = []
+    async with (
+        connect(nats_server.url, read_pause_s=0.05) as paced,
+        connect(nats_server.url) as sender,
+    ):
+        parser = paced.nc._ps
+        assert isinstance(parser, PacedParser)
+        reads = 0
+        parse = parser.parse
+
+        async def counted(data: bytes = b"") -> None:
+            nonlocal reads
+            reads += 1
+            await parse(data)
+
+        parser.parse = counted  # type: ignore[method-assign]
+
+        async def got(msg: Msg) -> None:
+            received.append(msg.data)
+
+        await paced.nc.subscribe("trickle", cb=got)
+        await paced.nc.flush()
+        reads = 0
+        for number in range(20):
+            await sender.nc.publish("trickle", b"%d" % number)
+            await sender.nc.flush()
+            await asyncio.sleep(0.005)
+        await until(_count(received, 20))
+    assert received == [b"%d" % n for n in range(20)]
+    # Twenty messages 5 ms apart, read with a 50 ms rest between reads: a few reads, not twenty.
+    assert reads <= 8, reads
+
+
+async def test_a_paced_connection_takes_a_burst_bigger_than_its_buffer_whole_and_in_order(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    received: list[int] = []
+    payload = b"x" * 1000
+    async with (
+        connect(nats_server.url, read_pause_s=0.02) as paced,
+        connect(nats_server.url) as sender,
+    ):
+
+        async def got(msg: Msg) -> None:
+            received.append(int(msg.headers["n"]) if msg.headers else -1)
+
+        await paced.nc.subscribe("burst", cb=got, pending_msgs_limit=10_000)
+        await paced.nc.flush()
+        for number in range(3000):  # 3 MB: about a hundred of nats-py's 32 KiB reads
+            await sender.nc.publish("burst", payload, headers={"n": str(number)})
+        await sender.nc.flush()
+        await until(_count(received, 3000))
+    assert received == list(range(3000))
+
+
+def _count(received: Sized, wanted: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return len(received) >= wanted
+
+    return check

@@ -1,12 +1,17 @@
-"""The client that reads plain headers itself reads them as nats-py does, and leaves it the rest."""
+"""What the bus connections read themselves (plain headers, a delivery's position and time) is
+read as nats-py reads it; anything else is left to nats-py."""
 
 from __future__ import annotations
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NotJSMessageError
 
+from services.picture.follow import stream_point
 from services.runtime.bus import PlainHeadersClient, plain_headers
 from services.runtime.publish import headers_for
+from services.runtime.streams import instant_text
 from tests.unit.samples import incident_reported
 
 pytestmark = pytest.mark.unit
@@ -47,3 +52,26 @@ def test_an_events_headers_are_read_without_nats_py_and_a_status_is_left_to_it()
     assert plain_headers(EVENT_HEADERS) == EVENT
     assert plain_headers(b"NATS/1.0 100 Idle Heartbeat\r\n\r\n") is None
     assert plain_headers(b"NATS/1.0\r\nX: first\r\n  folded\r\n\r\n") is None
+
+
+REPLIES = [
+    pytest.param("$JS.ACK.CRISIS.picture.1.4217.4217.1764680000123456789.3", id="v1"),
+    pytest.param("$JS.ACK.CRISIS.picture.1.7.7.1764680000000000000.0", id="v1-whole-second"),
+    pytest.param(
+        "$JS.ACK.hub.ACC1234.CRISIS.picture.2.918.917.1764680000999999999.12.x7Yq", id="v2"
+    ),
+    pytest.param("$JS.ACK.CRISIS.picture.1.5.5.1764680000000001000.0", id="v1-a-microsecond"),
+]
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_a_deliverys_position_and_time_are_read_as_nats_py_reads_them(reply: str) -> None:
+    msg = Msg(Client(), subject="crisis.live.x", reply=reply, data=b"{}")
+    position, recorded_at = stream_point(msg)
+    meta = Msg(Client(), subject="crisis.live.x", reply=reply, data=b"{}").metadata
+    assert (position, recorded_at) == (meta.sequence.stream, instant_text(meta.timestamp))
+
+
+def test_a_message_that_is_not_a_jetstream_delivery_is_refused() -> None:
+    with pytest.raises(NotJSMessageError):
+        stream_point(Msg(Client(), subject="crisis.live.x", reply="_INBOX.abc", data=b"{}"))

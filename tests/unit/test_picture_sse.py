@@ -39,3 +39,20 @@ async def test_an_empty_queue_waits_then_returns_nothing_or_the_change_that_came
     assert await _next_changes(queue, 0.01) == []
     asyncio.get_running_loop().call_later(0.01, queue.put_nowait, {"position": 9})
     assert await _next_changes(queue, 1.0) == [{"position": 9}]
+
+
+async def test_after_a_change_the_stream_lingers_for_the_ones_right_behind_it() -> None:
+    queue = _queue({"position": 1})
+    asyncio.get_running_loop().call_later(0.005, queue.put_nowait, {"position": 2})
+    assert await _next_changes(queue, 1.0, linger=0.05) == [{"position": 1}, {"position": 2}]
+
+
+async def test_without_linger_only_what_is_queued_goes_and_a_full_burst_does_not_wait() -> None:
+    queue = _queue({"position": 1})
+    asyncio.get_running_loop().call_later(0.005, queue.put_nowait, {"position": 2})
+    assert await _next_changes(queue, 1.0, linger=0) == [{"position": 1}]
+    full = _queue(*({"position": n} for n in range(BURST + 1)))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert len(await _next_changes(full, 1.0, linger=5.0)) == BURST
+    assert loop.time() - started < 1.0
