@@ -60,6 +60,11 @@ class Registry:
         """Wire name to event class."""
         return self._classes
 
+    @property
+    def versions(self) -> Mapping[str, int]:
+        """Wire name to the schema version the code writes today (the registry's own map)."""
+        return self._versions
+
     def current_version(self, event_type: str) -> int:
         """The schema version the code writes today for `event_type`."""
         return self._versions[event_type]

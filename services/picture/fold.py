@@ -12,14 +12,17 @@ cell recorded it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from services.picture.shape import (
+    Entry,
     Fact,
     Incident,
     IncidentState,
+    MainCourante,
     Picture,
     Plan,
     Resource,
@@ -40,6 +43,7 @@ __all__ = [
     "Picture",
     "Section",
     "fold",
+    "fold_run",
     "new_picture",
 ]
 
@@ -47,6 +51,8 @@ Event = Wire
 Handler = Callable[[Picture, Event, Fact], None]
 
 LATEST_ENTRIES = 50
+ENTRY = "maincourante.entry_recorded"
+FOLLOW_UP_DONE = "maincourante.follow_up_done"
 BILAN_FIGURES = (
     "decedes",
     "urgences_absolues",
@@ -107,22 +113,79 @@ def fold(picture: Picture, event: Event, position: int, recorded_at: str) -> Pic
     """Apply one event (its wire dict, at its stream position) to its crisis' picture."""
     if position <= picture["position"]:
         return picture
-    fact: Fact = {
-        "event_id": event["event_id"],
-        "occurred_at": event["occurred_at"],
-        "recorded_at": recorded_at,
-        "position": position,
-        "actor": event["actor"],
-    }
     handler = HANDLERS.get(event["type"])
     if handler is not None:
-        handler(picture, event, fact)
+        handler(picture, event, _fact(event, position, recorded_at))
     if event.get("status") == "Exercise":
         picture["exercise"] = True
     picture["events"] += 1
     picture["position"] = position
     picture["recorded_at"] = recorded_at
     return picture
+
+
+def fold_run(
+    picture: Picture,
+    rows: Iterable[tuple[int, str | bytes]],
+    decode: Callable[[str | bytes], Event],
+) -> Picture:
+    """Fold stored events in order (`(position, payload)` rows of the log, each `decode`d to its
+    wire dict, with the `recorded_at` the log gave it), as `fold` one by one would.
+
+    The picture keeps the last `LATEST_ENTRIES` main-courante entries; a rebuild is three
+    quarters entries, nearly all of them dropped from the latest soon after. Here an entry is
+    counted (its follow-up kept) at once, and built only if it is still among the latest when
+    the run ends, or when a follow-up done may mark it.
+    """
+    journal = picture["main_courante"]
+    waiting: deque[tuple[Event, int, str, int]] = deque(maxlen=LATEST_ENTRIES)
+    # No handler reads the picture's position, count or time: they are set once, at the end.
+    last, folded, last_recorded = picture["position"], 0, picture["recorded_at"]
+    for position, payload in rows:
+        if position <= last:
+            continue
+        event = decode(payload)
+        recorded_at: str = event["recorded_at"]
+        kind = event["type"]
+        if kind == ENTRY:
+            journal["count"] += 1
+            if event.get("follow_up_owner"):
+                _follow_up(picture, event, _fact(event, position, recorded_at), journal["count"])
+            waiting.append((event, position, recorded_at, journal["count"]))
+        else:
+            if kind == FOLLOW_UP_DONE and waiting:
+                _build_latest(journal, waiting)
+            handler = HANDLERS.get(kind)
+            if handler is not None:
+                handler(picture, event, _fact(event, position, recorded_at))
+        if event.get("status") == "Exercise":
+            picture["exercise"] = True
+        last, folded, last_recorded = position, folded + 1, recorded_at
+    _build_latest(journal, waiting)
+    picture["events"] += folded
+    picture["position"] = last
+    picture["recorded_at"] = last_recorded
+    return picture
+
+
+def _build_latest(journal: MainCourante, waiting: deque[tuple[Event, int, str, int]]) -> None:
+    latest = journal["latest"]
+    latest.extend(
+        _entry_record(event, _fact(event, position, recorded_at), number)
+        for event, position, recorded_at, number in waiting
+    )
+    del latest[:-LATEST_ENTRIES]
+    waiting.clear()
+
+
+def _fact(event: Event, position: int, recorded_at: str) -> Fact:
+    return {
+        "event_id": event["event_id"],
+        "occurred_at": event["occurred_at"],
+        "recorded_at": recorded_at,
+        "position": position,
+        "actor": event["actor"],
+    }
 
 
 # Each fact is stamped with where it comes from: `{**its values, **fact}`, the fact's keys last.
@@ -492,40 +555,46 @@ def _entry(p: Picture, e: Event, fact: Fact) -> None:
     journal = p["main_courante"]
     journal["count"] += 1
     latest = journal["latest"]
-    latest.append(
-        {
-            "number": journal["count"],
-            "entry_id": e["entry_id"],
-            "direction": e["direction"],
-            "sender": e["sender"],
-            "recipient": e.get("recipient"),
-            "medium": e["medium"],
-            "priority": e["priority"],
-            "text": e["text"],
-            "follow_up_owner": e.get("follow_up_owner"),
-            "follow_up_due": e.get("follow_up_due"),
-            "corrects_entry_id": e.get("corrects_entry_id"),
-            # Named, not `**fact`: mypy cannot tell that a Fact has no "follow_up_done".
-            "event_id": fact["event_id"],
-            "occurred_at": fact["occurred_at"],
-            "recorded_at": fact["recorded_at"],
-            "position": fact["position"],
-            "actor": fact["actor"],
-        }
-    )
+    latest.append(_entry_record(e, fact, journal["count"]))
     if len(latest) > LATEST_ENTRIES:
         del latest[0]
     if e.get("follow_up_owner"):
-        # Follow-ups are all kept, open or done: the latest entries are only the last 50.
-        p.setdefault("follow_ups", {})[e["entry_id"]] = {
-            "entry_id": e["entry_id"],
-            "number": journal["count"],
-            "owner": e["follow_up_owner"],
-            "due": e.get("follow_up_due"),
-            "text": e["text"][:120],
-            "state": "open",
-            **fact,
-        }
+        _follow_up(p, e, fact, journal["count"])
+
+
+def _entry_record(e: Event, fact: Fact, number: int) -> Entry:
+    return {
+        "number": number,
+        "entry_id": e["entry_id"],
+        "direction": e["direction"],
+        "sender": e["sender"],
+        "recipient": e.get("recipient"),
+        "medium": e["medium"],
+        "priority": e["priority"],
+        "text": e["text"],
+        "follow_up_owner": e.get("follow_up_owner"),
+        "follow_up_due": e.get("follow_up_due"),
+        "corrects_entry_id": e.get("corrects_entry_id"),
+        # Named, not `**fact`: mypy cannot tell that a Fact has no "follow_up_done".
+        "event_id": fact["event_id"],
+        "occurred_at": fact["occurred_at"],
+        "recorded_at": fact["recorded_at"],
+        "position": fact["position"],
+        "actor": fact["actor"],
+    }
+
+
+def _follow_up(p: Picture, e: Event, fact: Fact, number: int) -> None:
+    # Follow-ups are all kept until done: the latest entries are only the last 50.
+    p.setdefault("follow_ups", {})[e["entry_id"]] = {
+        "entry_id": e["entry_id"],
+        "number": number,
+        "owner": e["follow_up_owner"],
+        "due": e.get("follow_up_due"),
+        "text": e["text"][:120],
+        "state": "open",
+        **fact,
+    }
 
 
 def _follow_up_done(p: Picture, e: Event, fact: Fact) -> None:

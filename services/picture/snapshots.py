@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
-from services.picture.fold import Event, Picture, fold, new_picture
+from services.picture.fold import Event, Picture, fold, fold_run, new_picture
 
 COMPRESSED = "z1:"
 # The latest snapshots of a crisis kept whatever their spacing (a resume, recent as-of reads).
@@ -299,10 +299,14 @@ class SnapshotStore:
             return int(await conn.scalar(query) or 0)
 
 
+# Looked up for every event folded: the map itself, not a method call (KeyError if unknown).
+_VERSIONS = REGISTRY.versions
+
+
 def wire_event(payload: str | bytes) -> dict[str, Any]:
     """A stored event as the fold takes it: its wire dict, upcast if from an older schema."""
     event: dict[str, Any] = orjson.loads(payload)
-    if event.get("schema_version") != REGISTRY.current_version(event["type"]):
+    if event.get("schema_version") != _VERSIONS[event["type"]]:
         event = REGISTRY.upcast(event)
     return event
 
@@ -330,6 +334,9 @@ async def picture_at(
     async for rows in store.read_payloads(
         crisis_id, after=picture["position"], until_position=until, chunk=5000
     ):
+        if not snapshot_every:
+            fold_run(picture, rows, wire_event)
+            continue
         for at_position, payload in rows:
             event = wire_event(payload)
             fold(picture, event, at_position, event["recorded_at"])

@@ -18,6 +18,7 @@ from schemas.events import (
     CrisisClosed,
     CrisisOpened,
     DecisionTaken,
+    FollowUpDone,
     IncidentClosed,
     IncidentMerged,
     IncidentReported,
@@ -47,7 +48,7 @@ from schemas.values import (
 )
 from schemas.wire import encode
 from services.picture import views
-from services.picture.fold import BILAN_FIGURES, NOT_COUNTED
+from services.picture.fold import BILAN_FIGURES, LATEST_ENTRIES, NOT_COUNTED, fold_run, new_picture
 from services.picture.snapshots import decode_snapshot, encode_snapshot
 from tests.unit.samples import OCCURRED_AT, sample_event
 
@@ -311,3 +312,64 @@ def test_a_summed_figure_is_the_sum_of_the_current_figures_of_the_incidents_not_
                 stated = picture["crisis_wide_bilan"][name]
                 assert figure["value"] == stated["value"]
                 assert figure["events"] == {"crisis": stated["event_id"]}
+
+
+@st.composite
+def _journal(draw: st.DrawFn) -> list[Delivery]:
+    """A crisis whose log is mostly main-courante entries, some asking a follow-up, some done,
+    mixed with other events: long enough for entries to leave the latest ones."""
+    drawn: list[Envelope] = []
+    for number in range(draw(st.integers(0, 3 * LATEST_ENTRIES))):
+        kind = draw(st.sampled_from(["entry", "entry", "entry", "done", "other"]))
+        if kind == "other":
+            drawn.append(draw(events(CRISES[:1])))
+            continue
+        entry_id = f"mc-{draw(st.integers(1, number + 1))}" if kind == "done" else f"mc-{number}"
+        cls = FollowUpDone if kind == "done" else MainCouranteEntryRecorded
+        owner: dict[str, Any] = {}  # the sample's follow-up: an owner and a deadline
+        if kind == "entry" and draw(st.booleans()):
+            owner = {"follow_up_owner": None, "follow_up_due": None}
+        drawn.append(
+            sample_event(
+                cls, event_id=draw(st.uuids()), crisis_id=CRISES[0], entry_id=entry_id, **owner
+            )
+        )
+    return [
+        (orjson.loads(encode(event)), position, (T0 + timedelta(seconds=position)).isoformat())
+        for position, event in enumerate(drawn, 1)
+    ]
+
+
+@settings(max_examples=80)
+@given(log=_journal(), cuts=st.lists(st.integers(0, 3 * LATEST_ENTRIES), max_size=3))
+def test_folding_runs_at_once_gives_the_picture_of_folding_event_by_event(
+    log: list[Delivery], cuts: list[int]
+) -> None:
+    one_by_one = _fold(log).get(CRISES[0], new_picture(CRISES[0]))
+    # In runs, as a rebuild reads the log chunk by chunk; a run may also start mid-way.
+    rows = _stored(log)
+    in_runs = new_picture(CRISES[0])
+    start = 0
+    for cut in [*sorted(cuts), len(log)]:
+        fold_run(in_runs, rows[start:cut], orjson.loads)
+        start = max(start, cut)
+    assert orjson.dumps(in_runs) == orjson.dumps(one_by_one)
+
+
+@settings(max_examples=40)
+@given(log=logs())
+def test_folding_any_log_as_one_run_gives_the_picture_of_folding_event_by_event(
+    log: list[Delivery],
+) -> None:
+    for crisis_id, picture in _fold(log).items():
+        mine = [delivery for delivery in log if delivery[0]["crisis_id"] == crisis_id]
+        folded = fold_run(new_picture(crisis_id), _stored(mine), orjson.loads)
+        assert orjson.dumps(folded) == orjson.dumps(picture)
+
+
+def _stored(log: list[Delivery]) -> list[tuple[int, bytes]]:
+    """The log's rows as the store reads them: the position, the payload with its stream time."""
+    return [
+        (position, orjson.dumps({**event, "recorded_at": recorded_at}))
+        for event, position, recorded_at in log
+    ]
