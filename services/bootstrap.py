@@ -74,10 +74,8 @@ class Root:
         from services.picture.follow import SharedPicture  # noqa: PLC0415
 
         if self._picture is None:
-            self._picture = SharedPicture(
-                self.store,
-                snapshot_every=self.settings.picture_snapshot_every,
-                writes_snapshots=snapshots,
+            self._picture = SharedPicture.configured(
+                self.store, self.settings, writes_snapshots=snapshots
             )
         return self._picture
 

@@ -133,6 +133,9 @@ picture_snapshots = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("events", Integer, nullable=False),
     Column("picture", Text, nullable=False),
+    # The length of `picture` (ASCII when compressed): thinning weighs snapshots without
+    # reading them.
+    Column("stored_bytes", BigInteger, nullable=True),
 )
 
 # Credentials issued by `crisis login` (people) and `crisis token issue` (services). Only the

@@ -62,8 +62,8 @@ class PictureService(StackedService):
         store = store_for(stack, self.store, self.settings.database_url)
         if self.people is not None and self.verifier is None:
             self.verifier = SessionStore(store.engine, self.people.current)
-        shared = self.shared or SharedPicture(
-            store, snapshot_every=self.settings.picture_snapshot_every, writes_snapshots=True
+        shared = self.shared or SharedPicture.configured(
+            store, self.settings, writes_snapshots=True
         )
         follower = await followed(stack, nats_url, shared, self.settings.database_url)
         self.live = live = follower.live

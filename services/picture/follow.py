@@ -27,8 +27,9 @@ from schemas.registry import DecodeError
 from services.eventlog.store import EventStore, store_for
 from services.picture.fold import Event, Picture
 from services.picture.live import LivePictures
-from services.picture.snapshots import SnapshotStore, wire_event
+from services.picture.snapshots import BUDGET_BYTES, SnapshotStore, wire_event
 from services.runtime.bus import connect
+from services.runtime.settings import Settings
 from services.runtime.streams import instant_text
 from services.runtime.topology import CRISIS_STREAM
 
@@ -183,16 +184,33 @@ class SharedPicture:
     """
 
     def __init__(
-        self, store: EventStore, *, snapshot_every: int = 0, writes_snapshots: bool = False
+        self,
+        store: EventStore,
+        *,
+        snapshot_every: int = 0,
+        writes_snapshots: bool = False,
+        budget_bytes: int = BUDGET_BYTES,
     ) -> None:
         self.store = store
         self.snapshot_every = snapshot_every if writes_snapshots else 0
         self.writes_snapshots = writes_snapshots
-        self.snapshots = SnapshotStore(store.engine)
+        self.snapshots = SnapshotStore(store.engine, budget_bytes=budget_bytes)
         self._follower: PictureFollower | None = None
         self._stack = AsyncExitStack()
         self._users = 0
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def configured(
+        cls, store: EventStore, settings: Settings, *, writes_snapshots: bool
+    ) -> SharedPicture:
+        """The process' picture as the settings have it: snapshot cadence and budget."""
+        return cls(
+            store,
+            snapshot_every=settings.picture_snapshot_every,
+            writes_snapshots=writes_snapshots,
+            budget_bytes=settings.picture_snapshot_budget_mb * 1024 * 1024,
+        )
 
     async def acquire(self, nats_url: str) -> PictureFollower:
         """The process' follower, started (resumed and caught up) if it is not yet."""

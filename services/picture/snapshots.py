@@ -2,17 +2,17 @@
 
 A snapshot is stored compressed (`z1:` then base64 of zlib of the JSON, in the `picture` text
 column); rows written before as plain JSON are still read. Each crisis keeps its latest few
-snapshots and, further back, fewer and fewer (`kept_positions`): as-of reads start near any
-instant and the table stays small however long the crisis.
+snapshots and, further back, as many as its budget of bytes holds, spread as evenly as they can
+be (`kept_positions`): an as-of read folds at most the widest gap, and the table stays within
+the budget however long the crisis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -29,11 +29,10 @@ from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Event, Picture, fold, fold_run, new_picture
 
 COMPRESSED = "z1:"
-# The latest snapshots of a crisis kept whatever their spacing (a resume, recent as-of reads).
+# The latest snapshots of a crisis kept whatever their size (a resume, recent as-of reads).
 KEEP_LATEST = 3
-# Further back, a snapshot goes when the gap it leaves is at most this fraction of the gap's
-# distance to the latest: spacing doubles going back, about log(events) snapshots in all.
-SPACING = 0.5
+# The bytes of snapshots a crisis keeps by default (CRISIS_PICTURE_SNAPSHOT_BUDGET_MB).
+BUDGET_BYTES = 64 * 1024 * 1024
 # The big sections, encoded entry by entry and kept encoded between snapshots; the event fields
 # naming the entries a fold of that event may change (the fold changes no other entry).
 Keyed = Literal["incidents", "follow_ups", "tasks", "resources", "decisions"]
@@ -199,33 +198,45 @@ def decode_snapshot(text: str) -> Picture:
 
 
 def kept_positions(
-    positions: Sequence[int], keep_latest: int = KEEP_LATEST, spacing: float = SPACING
+    sizes: Mapping[int, int], budget: int = BUDGET_BYTES, keep_latest: int = KEEP_LATEST
 ) -> set[int]:
-    """Which of a crisis' snapshots to keep: the latest few, then fewer and fewer going back.
+    """Which of a crisis' snapshots (position -> stored bytes) to keep within `budget` bytes.
 
-    From the newest to the oldest, a snapshot goes when the gap it leaves (to the next older one,
-    or to the start of the crisis) is at most `spacing` times that gap's distance to the latest.
-    Gaps only widen as the latest moves on, so thinning again keeps the same shape.
+    The latest `keep_latest` always stay. Further back, while the whole is over the budget, the
+    snapshot whose going leaves the narrowest gap (from the one before it, or the crisis' start,
+    to the one after it) goes, the older one on a tie: what stays is spread as evenly as the
+    budget allows, and a set within the budget is kept whole.
     """
-    ordered = sorted(set(positions), reverse=True)
+    ordered = sorted(sizes)
     if len(ordered) <= keep_latest:
         return set(ordered)
-    kept = ordered[: max(keep_latest, 1)]
-    latest, newer = ordered[0], kept[-1]
-    older = [*ordered[len(kept) :], 0]
-    for candidate, next_older in itertools.pairwise(older):
-        if newer - next_older > spacing * (latest - newer):
-            kept.append(candidate)
-            newer = candidate
-    return set(kept)
+    split = len(ordered) - max(keep_latest, 1)
+    older, latest = ordered[:split], ordered[split:]
+    total = sum(sizes.values())
+    while total > budget and older:
+        narrowest, drop = None, 0
+        for index in range(len(older)):
+            before = older[index - 1] if index else 0
+            after = older[index + 1] if index + 1 < len(older) else latest[0]
+            if narrowest is None or after - before < narrowest:
+                narrowest, drop = after - before, index
+        total -= sizes[older.pop(drop)]
+    return {*older, *latest}
 
 
 class SnapshotStore:
     """Pictures kept as they stood at a position, one row per crisis and position."""
 
-    def __init__(self, engine: AsyncEngine, *, keep_latest: int = KEEP_LATEST) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        keep_latest: int = KEEP_LATEST,
+        budget_bytes: int = BUDGET_BYTES,
+    ) -> None:
         self.engine = engine
         self.keep_latest = keep_latest
+        self.budget_bytes = budget_bytes
 
     async def save(self, picture: Picture) -> None:
         """Keep `picture` as it stands (a snapshot already there for that position stays)."""
@@ -243,16 +254,23 @@ class SnapshotStore:
                 recorded_at=datetime.fromisoformat(snapshot.recorded_at),
                 events=snapshot.events,
                 picture=text,
+                stored_bytes=len(text),
             )
             .on_conflict_do_nothing(index_elements=["crisis_id", "position"])
         )
         of_crisis = picture_snapshots.c.crisis_id == snapshot.crisis_id
         async with self.engine.begin() as conn:
             await conn.execute(statement)
-            positions = (
-                await conn.scalars(select(picture_snapshots.c.position).where(of_crisis))
-            ).all()
-            dropped = set(positions) - kept_positions(positions, self.keep_latest)
+            stored = picture_snapshots.c.stored_bytes
+            rows = await conn.execute(
+                select(
+                    picture_snapshots.c.position,
+                    # Rows written before sizes were kept are weighed once, by reading them.
+                    func.coalesce(stored, func.length(picture_snapshots.c.picture)),
+                ).where(of_crisis)
+            )
+            sizes = {position: int(size) for position, size in rows}
+            dropped = set(sizes) - kept_positions(sizes, self.budget_bytes, self.keep_latest)
             if dropped:
                 await conn.execute(
                     delete(picture_snapshots).where(
@@ -284,7 +302,10 @@ class SnapshotStore:
 
     async def stored_bytes(self, crisis_id: str | None = None) -> int:
         """The size of the stored pictures (their text; compressed ones are ASCII)."""
-        query = select(func.coalesce(func.sum(func.length(picture_snapshots.c.picture)), 0))
+        size = func.coalesce(
+            picture_snapshots.c.stored_bytes, func.length(picture_snapshots.c.picture)
+        )
+        query = select(func.coalesce(func.sum(size), 0))
         if crisis_id is not None:
             query = query.where(picture_snapshots.c.crisis_id == crisis_id)
         async with self.engine.connect() as conn:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     picture_snapshot_every: int = Field(
         default=5000, ge=0, description="Events of a crisis between two picture snapshots."
     )
+    picture_snapshot_budget_mb: int = Field(
+        default=64,
+        ge=1,
+        description="Megabytes of picture snapshots kept per crisis: the latest three, and as "
+        "many further back as fit, evenly spread (as-of reads fold at most the widest gap).",
+    )
     intake_host: str = Field(default="127.0.0.1", description="Address of the intake's HTTP.")
     intake_port: int = Field(
         default=8041, ge=0, le=65535, description="Port of the intake's HTTP; 0 picks a free one."

@@ -46,9 +46,9 @@ def test_db_upgrade_migrates_an_empty_database_then_says_it_is_current(
     _use_database(monkeypatch, tmp_path / "log.db")
     first = runner.invoke(app, ["db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert "upgraded from empty to 0003" in first.output
+    assert "upgraded from empty to 0004" in first.output
     again = runner.invoke(app, ["db", "upgrade"])
-    assert "already at revision 0003" in again.output
+    assert "already at revision 0004" in again.output
 
 
 def test_an_exported_log_restores_into_an_empty_database_and_verifies(

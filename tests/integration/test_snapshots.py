@@ -22,7 +22,7 @@ from services.picture.snapshots import (
     EncodedSnapshot,
     PictureEncoder,
     SnapshotStore,
-    kept_positions,
+    encode_snapshot,
     picture_at,
 )
 from tests.store_fixtures import open_store, recorded_at
@@ -54,7 +54,9 @@ def _picture_at(position: int, crisis_id: str = CRISIS) -> Picture:
 async def test_saving_snapshots_thins_the_older_ones_of_that_crisis_only(
     store: EventStore,
 ) -> None:
-    snapshots = SnapshotStore(store.engine)
+    one = len(encode_snapshot(_picture_at(5000)))
+    # Room for about twelve: a hundred snapshots are thinned to those, evenly spread.
+    snapshots = SnapshotStore(store.engine, budget_bytes=12 * one + one // 2)
     await snapshots.save(_picture_at(7, "another-crisis"))
     for position in range(100, 10_001, 100):
         await snapshots.save(_picture_at(position))
@@ -62,8 +64,10 @@ async def test_saving_snapshots_thins_the_older_ones_of_that_crisis_only(
     kept = await snapshots.positions(CRISIS)
 
     assert kept[-KEEP_LATEST:] == [9800, 9900, 10_000]
-    assert len(kept) < 20
-    assert set(kept) == kept_positions(kept)
+    assert 10 <= len(kept) <= 13, kept
+    assert await snapshots.stored_bytes(CRISIS) <= snapshots.budget_bytes
+    gaps = [newer - older for older, newer in zip([0, *kept], kept, strict=False)]
+    assert max(gaps) <= 2 * 10_000 / len(kept), gaps
     assert await snapshots.positions("another-crisis") == [7]
     latest = await snapshots.latest(CRISIS)
     assert latest == orjson.loads(orjson.dumps(_picture_at(10_000)))
@@ -87,6 +91,11 @@ async def test_a_snapshot_stored_as_plain_json_before_is_read_and_folded_on(
 
     assert await snapshots.latest(CRISIS) == old
     assert (await picture_at(store, snapshots, CRISIS))["position"] == 3
+    # Written before sizes were kept: weighed by its length, and thinned like the others.
+    assert await snapshots.stored_bytes(CRISIS) == len(orjson.dumps(old))
+    tight = SnapshotStore(store.engine, keep_latest=1, budget_bytes=1)
+    await tight.save(_picture_at(9))
+    assert await tight.positions(CRISIS) == [9]
 
 
 class SlowStore(SnapshotStore):

@@ -18,7 +18,6 @@ from services.picture import views
 from services.picture.fold import new_picture
 from services.picture.snapshots import (
     KEEP_LATEST,
-    SPACING,
     PictureEncoder,
     decode_snapshot,
     encode_snapshot,
@@ -137,30 +136,44 @@ def test_a_summed_figure_shares_its_events_with_its_running_sum_once_read_back()
     assert read["bilan"]["decedes"]["events"] is read["bilan_sums"]["decedes"]["events"]
 
 
-def _thinned_every(step: int, last: int) -> list[int]:
-    kept: set[int] = set()
+MB = 1_000_000
+
+
+def _thinned_every(step: int, last: int, *, budget: int, bytes_per_event: float) -> list[int]:
+    """The snapshots kept of a crisis snapshotted every `step` events, each as big as the
+    picture grown so far (as a long crisis' pictures are), thinned at each snapshot."""
+    kept: dict[int, int] = {}
     for position in range(step, last + 1, step):
-        kept = kept_positions([*kept, position])
+        kept[position] = int(position * bytes_per_event)
+        kept = {p: kept[p] for p in kept_positions(kept, budget)}
     return sorted(kept)
 
 
-def test_thinning_keeps_the_latest_and_a_logarithmic_few_further_back() -> None:
-    kept = _thinned_every(5000, 1_000_000)
+def test_thinning_keeps_the_latest_and_as_many_evenly_spread_as_the_budget_holds() -> None:
+    # A million events, a snapshot every 5,000, 6 MB at the end: 600 MB kept whole.
+    kept = _thinned_every(5000, 1_000_000, budget=64 * MB, bytes_per_event=6)
 
     assert kept[-KEEP_LATEST:] == [990_000, 995_000, 1_000_000]
-    assert len(kept) <= KEEP_LATEST + 16, kept
-    # Any instant has a snapshot before it no further back than its distance to the latest
-    # allows (one snapshot interval near the end).
-    for older, newer in zip([0, *kept], kept, strict=False):
-        assert newer - older <= max(SPACING * (1_000_000 - newer), 5000), (older, newer)
+    assert sum(p * 6 for p in kept) <= 64 * MB
+    gaps = [newer - older for older, newer in zip([0, *kept], kept, strict=False)]
+    # Evenly spread: the widest gap is within twice the even one of as many snapshots.
+    assert max(gaps) <= 2 * 1_000_000 / len(kept), gaps
+    assert len(kept) >= 12, kept
+
+
+def test_a_crisis_within_its_budget_keeps_every_snapshot() -> None:
+    kept = _thinned_every(5000, 100_000, budget=64 * MB, bytes_per_event=5)
+
+    assert kept == list(range(5000, 100_001, 5000))
 
 
 def test_thinning_what_was_thinned_keeps_it_all() -> None:
-    kept = _thinned_every(5000, 400_000)
+    kept = _thinned_every(5000, 400_000, budget=20 * MB, bytes_per_event=6)
 
-    assert kept_positions(kept) == set(kept)
+    assert kept_positions({p: p * 6 for p in kept}, 20 * MB) == set(kept)
 
 
-def test_a_crisis_with_few_snapshots_keeps_them_all() -> None:
-    assert kept_positions([10, 20]) == {10, 20}
-    assert kept_positions([]) == set()
+def test_the_latest_stay_even_over_the_budget_and_few_snapshots_are_all_kept() -> None:
+    assert kept_positions({10: 5 * MB, 20: 5 * MB, 30: 5 * MB, 40: 5 * MB}, MB) == {20, 30, 40}
+    assert kept_positions({10: 1, 20: 1}, 0) == {10, 20}
+    assert kept_positions({}) == set()
