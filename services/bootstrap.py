@@ -8,7 +8,7 @@ the console shows it and the picture service serves it), and hands them to the s
 builds. It closes what it made when the process is done with it.
 
 The services' modules are imported only when a service is built, so the other commands start
-fast.
+fast. A command that needs the bus asks for it here too (`open_bus`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from services.eventlog.store import EventStore
     from services.picture.follow import SharedPicture
     from services.plans.app import RuleBook
+    from services.runtime.bus import Bus
     from services.runtime.system import Service
 
 # In the order they start (and stop in reverse). First the auth service: people can connect only
@@ -138,3 +139,30 @@ async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
     """The configured store, migrated to the current schema, for one command."""
     async with Root(settings) as root:
         yield await root.migrated_store()
+
+
+def bus_url(settings: Settings, user: str = "admin") -> str:
+    """Where a command reaches the bus as `user`: CRISIS_NATS_URL, else that user's URL on the
+    system running from this folder (NotRunningError when none is)."""
+    from services.runtime.discovery import resolve_nats_url  # noqa: PLC0415
+
+    return resolve_nats_url(settings, user)
+
+
+@asynccontextmanager
+async def open_bus(
+    settings: Settings,
+    *,
+    name: str,
+    user: str = "admin",
+    url: str | None = None,
+    with_topology: bool = False,
+) -> AsyncIterator[Bus]:
+    """A bus connection for one command, named `name`: to `url`, or as `user` (`bus_url`); with
+    the streams made sure of first if `with_topology`. Drained when the command is done."""
+    from services.runtime.bus import connect  # noqa: PLC0415
+    from services.runtime.topology import topology  # noqa: PLC0415
+
+    plan = topology(settings) if with_topology else None
+    async with connect(url or bus_url(settings, user), name=name, plan=plan) as bus:
+        yield bus

@@ -13,12 +13,12 @@ from schemas import subjects
 from schemas.envelope import Envelope
 from schemas.registry import DecodeError
 from schemas.wire import decode
+from services.bootstrap import open_bus
 from services.cli.credentials import Held, person_connection
 from services.cli.render import one_line
 from services.runtime.bus import connect
 from services.runtime.publish import Published, publish_event
 from services.runtime.settings import Settings
-from services.runtime.topology import topology
 
 
 def read_event(raw: bytes) -> Envelope:
@@ -31,7 +31,7 @@ def read_event(raw: bytes) -> Envelope:
 
 async def publish_one(settings: Settings, url: str, event: Envelope) -> Published:
     """Publish one validated event and return where the stream stored it."""
-    async with connect(url, name="crisis-publish", plan=topology(settings)) as bus:
+    async with open_bus(settings, url=url, name="crisis-publish", with_topology=True) as bus:
         return await publish_event(
             bus.js, event, timeout=settings.publish_timeout_s, attempts=settings.publish_attempts
         )

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from services.bootstrap import bus_url, open_bus
 from services.intake.core import Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
 from services.intake.errors import Rejection
@@ -34,8 +35,7 @@ from services.intake.feeds import (
 )
 from services.intake.fetch import LinkFetcher, is_url
 from services.intake.links import LinkLimits
-from services.runtime.bus import connect
-from services.runtime.discovery import NotRunningError, resolve_nats_url
+from services.runtime.discovery import NotRunningError
 from services.runtime.logging import configure_logging
 from services.runtime.publish import PublishError
 from services.runtime.settings import Settings, load_settings
@@ -115,12 +115,12 @@ async def _taker(
         yield _DryRun(settings, feed, crisis)
         return
     try:
-        url = resolve_nats_url(settings, "intake")
+        url = bus_url(settings, "intake")
     except NotRunningError as exc:
         raise _fail(f"{exc} (or use --dry-run to check inputs without a bus)") from None
     from services.intake.app import LiveIntake  # noqa: PLC0415 (FastAPI comes with it)
 
-    async with connect(url, name="crisis-feed") as bus:
+    async with open_bus(settings, url=url, name="crisis-feed") as bus:
         live = LiveIntake(bus.js, settings)
         await live.start()
         try:

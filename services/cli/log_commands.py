@@ -14,14 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from services.bootstrap import open_store
+from services.bootstrap import bus_url, open_bus, open_store
 from services.eventlog.archive import ArchiveError, export_log, import_log, verify_log
 from services.eventlog.schema import current_revision, head_revision, upgrade
 from services.eventlog.status import log_status
 from services.eventlog.store import EventStore
-from services.runtime.bus import connect
 from services.runtime.database import describe, make_engine
-from services.runtime.discovery import NotRunningError, resolve_nats_url
+from services.runtime.discovery import NotRunningError
 from services.runtime.logging import configure_logging
 from services.runtime.settings import Settings, load_settings
 
@@ -184,13 +183,13 @@ def log_status_command() -> None:
     """How far the log is behind the stream (consumer lag), and what it holds."""
     settings = _settings()
     try:
-        url = resolve_nats_url(settings)
+        url = bus_url(settings)
     except NotRunningError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
 
     async def run(store: EventStore) -> Table:
-        async with connect(url, name="crisis-log-status") as bus:
+        async with open_bus(settings, url=url, name="crisis-log-status") as bus:
             status = await log_status(bus.js, store)
         table = Table(title="event log", show_header=False, title_justify="left")
         table.add_row(

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from schemas.export import export_schemas
 from schemas.registry import DecodeError
-from services.bootstrap import SERVICE_NAMES, Root
+from services.bootstrap import SERVICE_NAMES, Root, bus_url, open_bus
 from services.cli import (
     cell_commands,
     login_commands,
@@ -41,8 +41,8 @@ from services.demo.feed import feed, feed_alerts
 from services.demo.people import demo_people
 from services.demo.scenario import tempete_alex
 from services.deploy.nats_config import DECISION_EVENTS
-from services.runtime.bus import Bus, connect
-from services.runtime.discovery import NotRunningError, resolve_nats_url, resolve_server
+from services.runtime.bus import Bus
+from services.runtime.discovery import NotRunningError, resolve_server
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.http import HttpServerError
 from services.runtime.logging import configure_logging
@@ -95,7 +95,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def _url(settings: Settings, user: str = "admin") -> str:
     try:
-        return resolve_nats_url(settings, user)
+        return bus_url(settings, user)
     except NotRunningError as exc:
         raise _fail(str(exc)) from None
 
@@ -274,7 +274,7 @@ def demo(
 @asynccontextmanager
 async def _player(system: CrisisSystem) -> AsyncIterator[Bus]:
     """The demo's own connection: the user that plays the scripted exercise (only in the demo)."""
-    async with connect(system.url_for(DEMO), name="crisis-demo") as bus:
+    async with open_bus(system.settings, url=system.url_for(DEMO), name="crisis-demo") as bus:
         yield bus
 
 

@@ -23,16 +23,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from schemas import subjects
 from schemas.wire import REGISTRY
-from services.bootstrap import open_store
+from services.bootstrap import bus_url, open_bus, open_store
 from services.cli.cell_client import fail, out, settings
 from services.cli.picture_commands import parse_instant
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture, fold, new_picture
 from services.replay.core import Recorded, Timeline, fork_event, window
 from services.replay.runner import Replay
-from services.runtime.bus import connect, servers
-from services.runtime.discovery import NotRunningError, resolve_nats_url
+from services.runtime.discovery import NotRunningError
 from services.runtime.publish import publish_event
+from services.runtime.settings import Settings
 from services.runtime.streams import instant_text
 
 STEP = timedelta(minutes=10)
@@ -102,7 +102,7 @@ def replay_command(
         # A replay writes under replay.> only. A fork writes a new exercise crisis into the live
         # stream, recorded decisions included, as they were taken: only the cell's credential
         # may publish those (the administrator's files under var/nats/users).
-        url = resolve_nats_url(loaded, "replay" if as_exercise is None else "cell")
+        url = bus_url(loaded, "replay" if as_exercise is None else "cell")
     except NotRunningError as exc:
         raise fail(str(exc)) from None
     if speed <= 0:
@@ -119,7 +119,7 @@ def replay_command(
         if as_exercise == crisis:
             raise fail("the exercise needs a new crisis id", 2)
         limit = parse_instant(until) if until else None
-        count = asyncio.run(_fork(url, window(events, None, limit), as_exercise))
+        count = asyncio.run(_fork(loaded, url, window(events, None, limit), as_exercise))
         out.print(
             f"{count} events of {crisis} replayed into exercise crisis [bold]{as_exercise}[/]"
         )
@@ -128,14 +128,16 @@ def replay_command(
         events, parse_instant(start) if start else None, parse_instant(end) if end else None
     )
     name = session or f"{crisis}-{datetime.now(UTC):%H%M%S}"
-    done = asyncio.run(_replay(url, Timeline(chosen), name, None if fastest else speed))
+    done = asyncio.run(_replay(loaded, url, Timeline(chosen), name, None if fastest else speed))
     out.print(f"replay session [bold]{name}[/]: {done} of {len(chosen)} events replayed")
 
 
-async def _replay(url: str, timeline: Timeline, session: str, speed: float | None) -> int:
+async def _replay(
+    loaded: Settings, url: str, timeline: Timeline, session: str, speed: float | None
+) -> int:
     # An empty timeline folds nothing into its picture.
     picture = new_picture(str(timeline.events[0].event["crisis_id"]) if len(timeline) else "")
-    async with connect(url, name="crisis-replay") as bus:
+    async with open_bus(loaded, url=url, name="crisis-replay") as bus:
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -171,8 +173,8 @@ async def _replay(url: str, timeline: Timeline, session: str, speed: float | Non
                 return await replay.run(stop)
 
 
-async def _fork(url: str, events: list[Recorded], new_crisis: str) -> int:
-    async with connect(url, name="crisis-fork") as bus:
+async def _fork(loaded: Settings, url: str, events: list[Recorded], new_crisis: str) -> int:
+    async with open_bus(loaded, url=url, name="crisis-fork") as bus:
         with Progress(
             TextColumn("fork"), BarColumn(), MofNCompleteColumn(), console=out
         ) as progress:
@@ -192,7 +194,7 @@ def replay_control(
     """Pause, resume or move forward a running replay."""
     loaded = settings()
     try:
-        url = resolve_nats_url(loaded, "replay")
+        url = bus_url(loaded, "replay")
     except NotRunningError as exc:
         raise fail(str(exc)) from None
     order: dict[str, Any] = {"action": action}
@@ -200,15 +202,12 @@ def replay_control(
         order["to"] = parse_instant(to).isoformat()
 
     async def send() -> dict[str, Any]:
-        nc = await nats.connect(servers(url))
-        try:
-            reply = await nc.request(
+        async with open_bus(loaded, url=url, name="crisis-replay-control") as bus:
+            reply = await bus.nc.request(
                 subjects.replay_control(session), orjson.dumps(order), timeout=5
             )
             answer: dict[str, Any] = orjson.loads(reply.data)
             return answer
-        finally:
-            await nc.close()
 
     try:
         answer = asyncio.run(send())
