@@ -16,14 +16,13 @@ from services.eventlog.core import (
     ChainFault,
     Decoded,
     Delivery,
-    LogRecord,
     chain,
     first_of_each_id,
     verify_chain,
 )
 from services.eventlog.store import CrisisLog, EventStore
 
-VERIFY_CHUNK = 2000
+VERIFY_CHUNK = 5000
 
 Progress = Callable[[int], None]
 
@@ -148,17 +147,12 @@ async def _verify_crisis(
     store: EventStore, crisis: CrisisLog, progress: Progress
 ) -> ChainFault | None:
     cursor = ChainCursor()
-    chunk: list[LogRecord] = []
-    async for record in store.read_chain(crisis.crisis_id):
-        chunk.append(record)
-        if len(chunk) == VERIFY_CHUNK:
-            fault, cursor = verify_chain(crisis.crisis_id, chunk, cursor)
-            if fault is not None:
-                return fault
-            progress(len(chunk))
-            chunk = []
-    fault, cursor = verify_chain(crisis.crisis_id, chunk, cursor)
-    progress(len(chunk))
+    fault = None
+    async for links in store.read_links(crisis.crisis_id, chunk=VERIFY_CHUNK):
+        fault, cursor = verify_chain(crisis.crisis_id, links, cursor)
+        if fault is not None:
+            return fault
+        progress(len(links))
     if fault is None and (cursor.head.crisis_seq, cursor.head.hash) != (
         crisis.events,
         crisis.head_hash,

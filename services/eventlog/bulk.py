@@ -54,6 +54,28 @@ def payload_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
 
 
 @cache
+def chain_statement(dialect: Dialect) -> Compiled:
+    """What a verification reads of a crisis' records after a sequence number, in chain order."""
+    query = (
+        select(
+            events.c.crisis_seq,
+            events.c.position,
+            events.c.prev_hash,
+            events.c.hash,
+            events.c.payload,
+        )
+        .where(
+            events.c.crisis_id == bindparam("crisis", type_=String),
+            events.c.crisis_seq > bindparam("after", type_=Integer),
+        )
+        .order_by(events.c.crisis_seq)
+        .limit(bindparam("chunk", type_=Integer))
+    )
+    compiled = query.compile(dialect=dialect)
+    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+@cache
 def insert_statement(dialect: Dialect) -> Compiled:
     """INSERT of one `events` row, parameters in LogRecord field order."""
     compiled = events.insert().compile(dialect=dialect, column_keys=list(FIELDS))

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import orjson
@@ -207,28 +207,52 @@ class ChainCursor:
     last_position: int = 0
 
 
+class Chained(Protocol):
+    """What verifying a record needs of it: a `LogRecord`, or just a `ChainLink`."""
+
+    @property
+    def crisis_seq(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+
+
+class ChainLink(NamedTuple):
+    """A record's place in its chain, its hashes and its payload: all a verification reads."""
+
+    crisis_seq: int
+    position: int
+    prev_hash: str
+    hash: str
+    payload: str
+
+
 def verify_chain(
-    crisis_id: str, records: Iterable[LogRecord], cursor: ChainCursor = ChainCursor()
+    crisis_id: str, records: Iterable[Chained], cursor: ChainCursor = ChainCursor()
 ) -> tuple[ChainFault | None, ChainCursor]:
     """Walk records in chain order from `cursor`; report the first changed, missing or moved one."""
-    head, last_position = cursor.head, cursor.last_position
+    seq, last_hash, last_position = cursor.head.crisis_seq, cursor.head.hash, cursor.last_position
     for record in records:
-        problem = _chain_problem(record, head, last_position)
+        problem = _chain_problem(record, seq, last_hash, last_position)
         if problem is not None:
-            seq = min(record.crisis_seq, head.crisis_seq + 1)
-            return ChainFault(crisis_id, seq, record.position, problem), ChainCursor(
-                head, last_position
+            seq_at = min(record.crisis_seq, seq + 1)
+            return ChainFault(crisis_id, seq_at, record.position, problem), ChainCursor(
+                replace(cursor.head, crisis_seq=seq, hash=last_hash), last_position
             )
-        head = replace(head, crisis_seq=record.crisis_seq, hash=record.hash)
-        last_position = record.position
-    return None, ChainCursor(head, last_position)
+        seq, last_hash, last_position = record.crisis_seq, record.hash, record.position
+    return None, ChainCursor(replace(cursor.head, crisis_seq=seq, hash=last_hash), last_position)
 
 
-def _chain_problem(record: LogRecord, head: ChainHead, last_position: int) -> str | None:
-    expected_seq = head.crisis_seq + 1
+def _chain_problem(record: Chained, seq: int, last_hash: str, last_position: int) -> str | None:
+    expected_seq = seq + 1
     if record.crisis_seq != expected_seq:
         return f"record {expected_seq} is missing (found {record.crisis_seq} next)"
-    if record.prev_hash != head.hash:
+    if record.prev_hash != last_hash:
         return "does not follow the record before it (a record was removed or reordered)"
     if record.position <= last_position:
         return f"position {record.position} is not after {last_position} (reordered)"

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.eventlog import bulk
-from services.eventlog.core import MAIN_COURANTE_ENTRY, ChainHead, LogRecord
+from services.eventlog.core import MAIN_COURANTE_ENTRY, ChainHead, ChainLink, LogRecord
 from services.eventlog.tables import chain_heads, events, rejected_inputs
 from services.runtime.database import make_engine
 
@@ -377,6 +377,23 @@ class EventStore:
                     pending.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await pending
+
+    async def read_links(
+        self, crisis_id: str, *, chunk: int = 5000
+    ) -> AsyncIterator[list[ChainLink]]:
+        """One crisis' chain links in chain order, a chunk at a time, straight from the driver:
+        what `crisis log verify` reads (the rest of each record it does not need)."""
+        statement = bulk.chain_statement(self.engine.dialect)
+        after = 0
+        async with self.engine.connect() as conn:
+            while True:
+                values = {"crisis": crisis_id, "after": after, "chunk": chunk}
+                rows = await bulk.fetch(conn, statement, values)
+                if rows:
+                    yield [ChainLink(*row) for row in rows]
+                if len(rows) < chunk:
+                    return
+                after = rows[-1][0]
 
     async def read_chain(self, crisis_id: str, *, chunk: int = 2000) -> AsyncIterator[LogRecord]:
         """One crisis' records in chain order (crisis_seq), for verification."""

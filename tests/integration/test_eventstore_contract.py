@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from schemas.envelope import Envelope
 from schemas.events import IncidentReported, MainCouranteEntryRecorded
 from services.eventlog.archive import ImportResult, export_log, import_log, verify_log
-from services.eventlog.core import ChainHead, LogRecord, chain
+from services.eventlog.core import ChainHead, ChainLink, LogRecord, chain
 from services.eventlog.store import CrisisLog, EventStore, RejectedInput
 from services.eventlog.tables import events, metadata
 from tests.store_fixtures import (
@@ -117,6 +117,11 @@ async def test_a_small_chunk_pages_through_every_record_in_order(store: EventSto
     alex = [r for r in records if r.crisis_id == ALEX]
     assert await _all(store.read(ALEX, chunk=7)) == alex
     assert [r async for r in store.read_chain(ALEX, chunk=7)] == alex
+    links = [link async for chunk in store.read_links(ALEX, chunk=7) for link in chunk]
+    assert links == [
+        ChainLink(r.crisis_seq, r.position, r.prev_hash, r.hash, r.payload) for r in alex
+    ]
+    assert [chunk async for chunk in store.read_links("unknown-crisis")] == []
 
 
 async def _payloads(store: EventStore, *args: str, **bounds: Any) -> list[tuple[int, str]]:
