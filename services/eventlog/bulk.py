@@ -54,6 +54,50 @@ def payload_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
 
 
 @cache
+def record_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
+    """Whole `events` rows (LogRecord field order) of a position range, in position order."""
+    query = select(*(events.c[name] for name in FIELDS)).where(
+        events.c.position > bindparam("after", type_=BigInteger),
+        events.c.position <= bindparam("until", type_=BigInteger),
+    )
+    if with_crisis:
+        query = query.where(events.c.crisis_id == bindparam("crisis", type_=String))
+    query = query.order_by(events.c.position).limit(bindparam("chunk", type_=Integer))
+    compiled = query.compile(dialect=dialect)
+    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+def sqlite_record(row: Sequence[Any]) -> LogRecord:
+    """A LogRecord from a SQLite `events` row as the driver gives it: what SQLAlchemy's column
+    types would make of it (UUIDs from hex, aware UTC instants), without their per-value cost."""
+    return LogRecord(
+        row[0],
+        UUID(hex=row[1]),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        _sqlite_read_instant(row[7]),
+        _sqlite_read_instant(row[8]),
+        _sqlite_read_instant(row[9]),
+        row[10],
+        row[11],
+        None if row[12] is None else UUID(hex=row[12]),
+        None if row[13] is None else UUID(hex=row[13]),
+        row[14],
+        row[15],
+        row[16],
+        row[17],
+    )
+
+
+def _sqlite_read_instant(text: str) -> datetime:
+    # As UTCDateTime reads it back: stored naive UTC.
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@cache
 def chain_statement(dialect: Dialect) -> Compiled:
     """What a verification reads of a crisis' records after a sequence number, in chain order."""
     query = (
