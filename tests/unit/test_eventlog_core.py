@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
 import orjson
 import pytest
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import DATETIME
 
 from schemas import subjects
 from schemas.envelope import Envelope
 from schemas.events import MainCouranteEntryRecorded
 from schemas.wire import encode
+from services.eventlog.bulk import _sqlite_instant, _sqlite_read_instant
 from services.eventlog.core import (
     GENESIS_HASH,
     MAIN_COURANTE_ENTRY,
@@ -331,3 +334,24 @@ def test_verifying_in_two_chunks_gives_the_same_answer_as_one_pass(
     if fault is None:
         fault, cursor = verify_chain(ALEX, records[split:], cursor)
     assert (fault, cursor) == whole
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2020, 10, 2, 12, 0, 0, 123456, tzinfo=UTC),
+        datetime(2020, 10, 2, 12, 0, tzinfo=UTC),
+        datetime(2020, 10, 2, 14, 0, 5, 7, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_an_instant_is_stored_on_sqlite_as_sqlalchemy_stores_it_and_read_back_equal(
+    moment: datetime,
+) -> None:
+    stored = DATETIME().bind_processor(sqlite.dialect())(
+        moment.astimezone(UTC).replace(tzinfo=None)
+    )
+    assert _sqlite_instant(moment) == stored
+    back = _sqlite_read_instant(_sqlite_instant(moment))
+    assert back == moment
+    assert back.tzinfo is UTC
