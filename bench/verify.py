@@ -7,8 +7,9 @@ fresh process (`python -m bench.verify probe MODE DB_URL`), times:
 - `links`: `EventStore.read_links` alone, every chunk of the crisis read and dropped: the floor;
 - `hash`: the same, plus `chain_hash` of every link and nothing else;
 - `verify`: `verify_log`, what `crisis log verify` runs (its progress bar aside);
-- `records`: the way verification read the log before, `read_chain` (every column, through
-  SQLAlchemy, into `LogRecord`) then `verify_chain`.
+- `records`: the way verification read the log before: every column through SQLAlchemy
+  (`read_rows`, the crisis' position order being its chain order) into `LogRecord`, then
+  `verify_chain`.
 
 Writes `results-verify.md`: events/s of each, and its ratio to the floor of the same run.
 """
@@ -31,7 +32,7 @@ from bench.clock import now
 from bench.picture import CRISIS, _fill
 from bench.report import Reporter
 from services.eventlog.archive import verify_log
-from services.eventlog.core import ChainCursor, chain_hash, verify_chain
+from services.eventlog.core import ChainCursor, LogRecord, chain_hash, verify_chain
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
 from services.runtime.database import make_engine
@@ -44,7 +45,7 @@ MODES = {
     "links": "read_links only (the floor)",
     "hash": "read_links + chain_hash of every link",
     "verify": "verify_log (crisis log verify)",
-    "records": "read_chain into LogRecord + verify_chain (how verify read before)",
+    "records": "every column through SQLAlchemy into LogRecord + verify_chain (as before)",
 }
 
 
@@ -65,14 +66,10 @@ async def probe(mode: str, url: str) -> dict[str, float]:
                 raise SystemExit(f"the benchmark log does not verify: {faults}")
             seen = await store.count(CRISIS)
         elif mode == "records":
-            cursor, chunk = ChainCursor(), []
-            async for record in store.read_chain(CRISIS, chunk=5000):
-                chunk.append(record)
-                if len(chunk) == 5000:
-                    _, cursor = verify_chain(CRISIS, chunk, cursor)
-                    seen, chunk = seen + len(chunk), []
-            verify_chain(CRISIS, chunk, cursor)
-            seen += len(chunk)
+            cursor = ChainCursor()
+            async for rows in store.read_rows(CRISIS, chunk=5000):
+                _, cursor = verify_chain(CRISIS, [LogRecord(*row) for row in rows], cursor)
+                seen += len(rows)
         else:
             async for links in store.read_links(CRISIS):
                 if mode == "hash":

@@ -147,21 +147,17 @@ async def _verify_crisis(
     store: EventStore, crisis: CrisisLog, progress: Progress
 ) -> ChainFault | None:
     cursor = ChainCursor()
-    fault = None
     async for links in store.read_links(crisis.crisis_id, chunk=VERIFY_CHUNK):
         fault, cursor = verify_chain(crisis.crisis_id, links, cursor)
         if fault is not None:
             return fault
         progress(len(links))
-    if fault is None and (cursor.head.crisis_seq, cursor.head.hash) != (
-        crisis.events,
-        crisis.head_hash,
-    ):
-        fault = ChainFault(
+    if (cursor.head.crisis_seq, cursor.head.hash) != (crisis.events, crisis.head_hash):
+        return ChainFault(
             crisis.crisis_id,
             cursor.head.crisis_seq + 1,
             None,
             f"the chain ends at record {cursor.head.crisis_seq} but {crisis.events} were "
             "recorded (records missing at the end)",
         )
-    return fault
+    return None

@@ -14,7 +14,16 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Dialect, Integer, String, bindparam, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Dialect,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,32 +48,35 @@ class Compiled:
         return [values[name] if name in values else self.defaults[name] for name in self.order]
 
 
-@cache
-def payload_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
-    """`(position, payload)` of a position range, optionally of one crisis, in position order."""
-    query = select(events.c.position, events.c.payload).where(
+def _compiled(query: Select[Any], dialect: Dialect) -> Compiled:
+    compiled = query.compile(dialect=dialect)
+    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+def _position_range(columns: Sequence[ColumnElement[Any]], *, with_crisis: bool) -> Select[Any]:
+    """`columns` of a position range (after, until], optionally of one crisis, in position order,
+    at most `chunk` rows."""
+    query = select(*columns).where(
         events.c.position > bindparam("after", type_=BigInteger),
         events.c.position <= bindparam("until", type_=BigInteger),
     )
     if with_crisis:
         query = query.where(events.c.crisis_id == bindparam("crisis", type_=String))
-    query = query.order_by(events.c.position).limit(bindparam("chunk", type_=Integer))
-    compiled = query.compile(dialect=dialect)
-    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+    return query.order_by(events.c.position).limit(bindparam("chunk", type_=Integer))
+
+
+@cache
+def payload_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
+    """`(position, payload)` of a position range, optionally of one crisis, in position order."""
+    columns = (events.c.position, events.c.payload)
+    return _compiled(_position_range(columns, with_crisis=with_crisis), dialect)
 
 
 @cache
 def record_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
     """Whole `events` rows (LogRecord field order) of a position range, in position order."""
-    query = select(*(events.c[name] for name in FIELDS)).where(
-        events.c.position > bindparam("after", type_=BigInteger),
-        events.c.position <= bindparam("until", type_=BigInteger),
-    )
-    if with_crisis:
-        query = query.where(events.c.crisis_id == bindparam("crisis", type_=String))
-    query = query.order_by(events.c.position).limit(bindparam("chunk", type_=Integer))
-    compiled = query.compile(dialect=dialect)
-    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+    columns = [events.c[name] for name in FIELDS]
+    return _compiled(_position_range(columns, with_crisis=with_crisis), dialect)
 
 
 def sqlite_record(row: Sequence[Any]) -> LogRecord:
@@ -116,8 +128,7 @@ def chain_statement(dialect: Dialect) -> Compiled:
         .order_by(events.c.crisis_seq)
         .limit(bindparam("chunk", type_=Integer))
     )
-    compiled = query.compile(dialect=dialect)
-    return Compiled(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+    return _compiled(query, dialect)
 
 
 @cache

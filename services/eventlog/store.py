@@ -292,10 +292,19 @@ class EventStore:
         SQLAlchemy's per-value processing was most of the time of reading a record.
         """
         if self.engine.dialect.name == "sqlite":
-            async for record in self._read_sqlite(
-                crisis_id, after, until_position, until_recorded, chunk
+            statement = bulk.record_statement(
+                self.engine.dialect, with_crisis=crisis_id is not None
+            )
+            async for found in self._driver_chunks(
+                statement,
+                crisis_id=crisis_id,
+                after=after,
+                until_position=until_position,
+                until_recorded=until_recorded,
+                chunk=chunk,
             ):
-                yield record
+                for row in found:
+                    yield bulk.sqlite_record(row)
             return
         async for rows in self.read_rows(
             crisis_id,
@@ -306,29 +315,6 @@ class EventStore:
         ):
             for row in rows:
                 yield LogRecord(*row)
-
-    async def _read_sqlite(
-        self,
-        crisis_id: str | None,
-        after: int,
-        until_position: int | None,
-        until_recorded: datetime | None,
-        chunk: int,
-    ) -> AsyncIterator[LogRecord]:
-        until = bulk.MAX_POSITION if until_position is None else until_position
-        if until_recorded is not None:
-            # Stream time only grows: the records up to an instant are those up to a position.
-            until = min(until, await self.position_at(until_recorded))
-        statement = bulk.record_statement(self.engine.dialect, with_crisis=crisis_id is not None)
-        while after < until:
-            values = {"after": after, "until": until, "crisis": crisis_id, "chunk": chunk}
-            async with self.engine.connect() as conn:
-                rows = await bulk.fetch(conn, statement, values)
-            for row in rows:
-                yield bulk.sqlite_record(row)
-            if len(rows) < chunk:
-                return
-            after = rows[-1][0]
 
     async def read_rows(
         self,
@@ -379,10 +365,32 @@ class EventStore:
         The bulk path: rows come straight from the driver, with no per-row conversion, which is
         what streams a long crisis out at driver speed.
         """
+        statement = bulk.payload_statement(self.engine.dialect, with_crisis=crisis_id is not None)
+        async for rows in self._driver_chunks(
+            statement,
+            crisis_id=crisis_id,
+            after=after,
+            until_position=until_position,
+            until_recorded=until_recorded,
+            chunk=chunk,
+        ):
+            yield [(row[0], row[1]) for row in rows]
+
+    async def _driver_chunks(
+        self,
+        statement: bulk.Compiled,
+        *,
+        crisis_id: str | None,
+        after: int,
+        until_position: int | None,
+        until_recorded: datetime | None,
+        chunk: int,
+    ) -> AsyncIterator[list[Any]]:
+        """The rows of a position-range `statement` (bulk), a chunk at a time, from the driver."""
         until = bulk.MAX_POSITION if until_position is None else until_position
         if until_recorded is not None:
+            # Stream time only grows: the records up to an instant are those up to a position.
             until = min(until, await self.position_at(until_recorded))
-        statement = bulk.payload_statement(self.engine.dialect, with_crisis=crisis_id is not None)
 
         def values(start: int) -> dict[str, Any]:
             return {"after": start, "until": until, "crisis": crisis_id, "chunk": chunk}
@@ -402,7 +410,7 @@ class EventStore:
                     more = len(rows) == chunk and last < until
                     if more:
                         pending = asyncio.ensure_future(bulk.fetch(conn, statement, values(last)))
-                    yield [(row[0], row[1]) for row in rows]
+                    yield rows
                     if not more:
                         return
             finally:
@@ -427,24 +435,6 @@ class EventStore:
                 if len(rows) < chunk:
                     return
                 after = rows[-1][0]
-
-    async def read_chain(self, crisis_id: str, *, chunk: int = 2000) -> AsyncIterator[LogRecord]:
-        """One crisis' records in chain order (crisis_seq), for verification."""
-        last = 0
-        while True:
-            query = (
-                select(*_RECORD_COLUMNS)
-                .where(events.c.crisis_id == crisis_id, events.c.crisis_seq > last)
-                .order_by(events.c.crisis_seq)
-                .limit(chunk)
-            )
-            async with self.engine.connect() as conn:
-                rows = (await conn.execute(query)).all()
-            for row in rows:
-                yield LogRecord(*row)
-            if len(rows) < chunk:
-                return
-            last = rows[-1].crisis_seq
 
     async def main_courante(
         self,

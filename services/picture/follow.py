@@ -151,7 +151,8 @@ class PictureFollower:
         try:
             await asyncio.wait_for(future, timeout_s)
         finally:
-            future.cancel()
+            # Gone at once, not at the next event: a stream that has stopped keeps no waiters.
+            self._waiters = [waiter for waiter in self._waiters if waiter[1] is not future]
 
     def listen(self, listener: Listener) -> None:
         """Call `listener` after each event folded from now on."""

@@ -224,6 +224,10 @@ def kept_positions(
     return {*older, *latest}
 
 
+# A snapshot's stored size; a row written before sizes were kept is weighed by reading it.
+_SIZE = func.coalesce(picture_snapshots.c.stored_bytes, func.length(picture_snapshots.c.picture))
+
+
 class SnapshotStore:
     """Pictures kept as they stood at a position, one row per crisis and position."""
 
@@ -261,14 +265,7 @@ class SnapshotStore:
         of_crisis = picture_snapshots.c.crisis_id == snapshot.crisis_id
         async with self.engine.begin() as conn:
             await conn.execute(statement)
-            stored = picture_snapshots.c.stored_bytes
-            rows = await conn.execute(
-                select(
-                    picture_snapshots.c.position,
-                    # Rows written before sizes were kept are weighed once, by reading them.
-                    func.coalesce(stored, func.length(picture_snapshots.c.picture)),
-                ).where(of_crisis)
-            )
+            rows = await conn.execute(select(picture_snapshots.c.position, _SIZE).where(of_crisis))
             sizes = {position: int(size) for position, size in rows}
             dropped = set(sizes) - kept_positions(sizes, self.budget_bytes, self.keep_latest)
             if dropped:
@@ -302,10 +299,7 @@ class SnapshotStore:
 
     async def stored_bytes(self, crisis_id: str | None = None) -> int:
         """The size of the stored pictures (their text; compressed ones are ASCII)."""
-        size = func.coalesce(
-            picture_snapshots.c.stored_bytes, func.length(picture_snapshots.c.picture)
-        )
-        query = select(func.coalesce(func.sum(size), 0))
+        query = select(func.coalesce(func.sum(_SIZE), 0))
         if crisis_id is not None:
             query = query.where(picture_snapshots.c.crisis_id == crisis_id)
         async with self.engine.connect() as conn:
