@@ -267,8 +267,13 @@ async def test_alerts_go_to_the_open_crisis_of_their_status_and_attached_inciden
 
     # An operator attaches the Vigicrues incident, reported in the standing watch, to the crisis.
 
+    # The intake saw the crisis open live; the log may not have recorded it yet. The test alert
+    # went to the standing watch last, and the log writes in stream order: once it is there,
+    # everything before it (the crisis opened, the Vigicrues incident) is too.
+    test_event_id = test_alert.json()["outcomes"][0]["events"][0]["event_id"]
+
     async def logged() -> bool:
-        return any(e.get("incident_id") == incident_id for e in await deployment.events("veille"))
+        return any(e["event_id"] == test_event_id for e in await deployment.events("veille"))
 
     await until(logged)
     snapshots = SnapshotStore(deployment.store.engine)
