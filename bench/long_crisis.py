@@ -11,6 +11,7 @@ included), then varied as a dict; the recorder's own `decode_delivery` validates
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import random
 from collections.abc import Callable, Mapping
@@ -37,6 +38,11 @@ from services.eventlog.core import (
 START = datetime(2020, 10, 2, 12, 32, tzinfo=UTC)
 # Stream time between two events: a million events span about a week, as a long storm crisis.
 STEP_MS = 600
+# A follow-up asked for in the main courante is reported done by its owner, as in a real one:
+# most within hours, a few never (forgotten, or still open when the crisis ends). Stream time
+# between the entry and its follow-up done, at least and at most, in events; the share never done.
+FOLLOW_UP_DELAY = (1_500, 48_000)  # 15 min to 8 h at STEP_MS
+FOLLOW_UP_NEVER_DONE = 0.05
 # How many incidents, resources, tasks and decisions the crisis has: (events per one, least, most).
 # Once a crisis has its share, requests and assignments name one it already has (re-tasking).
 SCALE: dict[str, tuple[int, int, int]] = {
@@ -162,6 +168,7 @@ _TEMPLATES: dict[str, dict[str, Any]] = {
         "decision_id": "dec-00000",
     },
     "task.completed": {"task_id": "task-00000", "outcome": "Fait."},
+    "maincourante.follow_up_done": {"entry_id": "mc-0000000", "outcome": "Rappel effectué."},
     "plan.activation_proposed": {
         "plan_code": "orsec-inondation",
         "plan_name": "ORSEC inondation",
@@ -243,8 +250,10 @@ class LongCrisis:
             name: min(max(count // per, least), most) for name, (per, least, most) in SCALE.items()
         }
         self.counters = dict.fromkeys(
-            ("incident", "entry", "resource", "task", "decision", "sitrep"), 0
+            ("incident", "entry", "follow_up_done", "resource", "task", "decision", "sitrep"), 0
         )
+        # The follow-ups to report done: (position due, entry id), soonest first.
+        self._follow_ups: list[tuple[int, str]] = []
         self._builders: dict[str, Callable[[dict[str, Any], int], None]] = {
             "incident.reported": self._incident_reported,
             "incident.updated": self._incident_updated,
@@ -256,6 +265,7 @@ class LongCrisis:
             "resource.engaged": self._resource,
             "resource.released": self._resource,
             "maincourante.entry_recorded": self._entry,
+            "maincourante.follow_up_done": self._follow_up_done,
             "decision.taken": self._decision,
             "task.assigned": self._task_assigned,
             "task.completed": self._task_completed,
@@ -274,6 +284,8 @@ class LongCrisis:
     def _kind(self, position: int) -> str:
         if position <= len(OPENING):
             return OPENING[position - 1]
+        if self._follow_ups and self._follow_ups[0][0] <= position:
+            return "maincourante.follow_up_done"
         reported = self.counters["incident"]
         # Incident reports spread evenly over the crisis, to their share in all.
         if reported < self.most["incident"] * position / self.count:
@@ -406,8 +418,15 @@ class LongCrisis:
         # keeps every open follow-up, and a crisis of 740,000 open ones is not a crisis.
         if number % 20 == 0:
             data["follow_up_due"] = _iso(self.recorded_at(position) + timedelta(hours=4))
+            if rng.random() >= FOLLOW_UP_NEVER_DONE:
+                done = position + rng.randint(*FOLLOW_UP_DELAY)
+                heapq.heappush(self._follow_ups, (done, data["entry_id"]))
         else:
             del data["follow_up_owner"], data["follow_up_due"]
+
+    def _follow_up_done(self, data: dict[str, Any], _position: int) -> None:
+        self.counters["follow_up_done"] += 1
+        data["entry_id"] = heapq.heappop(self._follow_ups)[1]
 
     def _decision(self, data: dict[str, Any], _position: int) -> None:
         number = self._new("decision")

@@ -23,6 +23,7 @@ from services.picture.shape import (
     Incident,
     IncidentState,
     MainCourante,
+    Outcome,
     Picture,
     Plan,
     Resource,
@@ -139,6 +140,9 @@ def fold_run(
     """
     journal = picture["main_courante"]
     waiting: deque[tuple[Event, int, str, int]] = deque(maxlen=LATEST_ENTRIES)
+    # Follow-ups done of entries still waiting to be built, with the position of the done:
+    # marked, when they are built, on the entries of that id recorded before it.
+    marks: dict[str, tuple[int, Outcome]] = {}
     # No handler reads the picture's position, count or time: they are set once, at the end.
     last, folded, last_recorded = picture["position"], 0, picture["recorded_at"]
     for position, payload in rows:
@@ -153,29 +157,39 @@ def fold_run(
                 _follow_up(picture, event, _fact(event, position, recorded_at), journal["count"])
             waiting.append((event, position, recorded_at, journal["count"]))
         else:
-            if kind == FOLLOW_UP_DONE and waiting:
-                _build_latest(journal, waiting)
+            fact = _fact(event, position, recorded_at)
+            if kind == FOLLOW_UP_DONE:
+                done_id = event["entry_id"]
+                if any(entry["entry_id"] == done_id for entry, *_ in waiting):
+                    marks[done_id] = (position, _done_mark(event, fact))
             handler = HANDLERS.get(kind)
             if handler is not None:
-                handler(picture, event, _fact(event, position, recorded_at))
+                handler(picture, event, fact)
         if event.get("status") == "Exercise":
             picture["exercise"] = True
         last, folded, last_recorded = position, folded + 1, recorded_at
-    _build_latest(journal, waiting)
+    _build_latest(journal, waiting, marks)
     picture["events"] += folded
     picture["position"] = last
     picture["recorded_at"] = last_recorded
     return picture
 
 
-def _build_latest(journal: MainCourante, waiting: deque[tuple[Event, int, str, int]]) -> None:
+def _build_latest(
+    journal: MainCourante,
+    waiting: deque[tuple[Event, int, str, int]],
+    marks: dict[str, tuple[int, Outcome]],
+) -> None:
     latest = journal["latest"]
-    latest.extend(
-        _entry_record(event, _fact(event, position, recorded_at), number)
-        for event, position, recorded_at, number in waiting
-    )
+    for event, position, recorded_at, number in waiting:
+        entry = _entry_record(event, _fact(event, position, recorded_at), number)
+        done_at, mark = marks.get(entry["entry_id"], (0, None))
+        if mark is not None and position < done_at:
+            entry["follow_up_done"] = mark
+        latest.append(entry)
     del latest[:-LATEST_ENTRIES]
     waiting.clear()
+    marks.clear()
 
 
 def _fact(event: Event, position: int, recorded_at: str) -> Fact:
@@ -604,7 +618,11 @@ def _follow_up_done(p: Picture, e: Event, fact: Fact) -> None:
         p["follow_ups_done"] = p.get("follow_ups_done", 0) + 1
     for entry in p["main_courante"]["latest"]:
         if entry["entry_id"] == e["entry_id"]:
-            entry["follow_up_done"] = {"outcome": e.get("outcome"), **fact}
+            entry["follow_up_done"] = _done_mark(e, fact)
+
+
+def _done_mark(e: Event, fact: Fact) -> Outcome:
+    return {"outcome": e.get("outcome"), **fact}
 
 
 def _decision(p: Picture, e: Event, fact: Fact) -> None:

@@ -320,14 +320,17 @@ def _journal(draw: st.DrawFn) -> list[Delivery]:
     mixed with other events: long enough for entries to leave the latest ones."""
     drawn: list[Envelope] = []
     for number in range(draw(st.integers(0, 3 * LATEST_ENTRIES))):
-        kind = draw(st.sampled_from(["entry", "entry", "entry", "done", "other"]))
+        kind = draw(st.sampled_from(["entry", "entry", "entry", "done", "other", "again"]))
         if kind == "other":
             drawn.append(draw(events(CRISES[:1])))
             continue
-        entry_id = f"mc-{draw(st.integers(1, number + 1))}" if kind == "done" else f"mc-{number}"
+        # A follow-up done names any entry, recorded or not yet; an entry may come again with
+        # an id already used (a sender's mistake the fold must take as it comes).
+        named = f"mc-{draw(st.integers(1, number + 1))}"
+        entry_id = named if kind in ("done", "again") else f"mc-{number}"
         cls = FollowUpDone if kind == "done" else MainCouranteEntryRecorded
         owner: dict[str, Any] = {}  # the sample's follow-up: an owner and a deadline
-        if kind == "entry" and draw(st.booleans()):
+        if kind != "done" and draw(st.booleans()):
             owner = {"follow_up_owner": None, "follow_up_due": None}
         drawn.append(
             sample_event(
