@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AsyncExitStack, suppress
+from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -190,8 +190,7 @@ class CellService(StackedService):
         register(broker, cell)
         await broker.start()
         stack.push_async_callback(broker.stop)
-        cadence = asyncio.create_task(self._keep_cadence(cell, bus.js))
-        stack.push_async_callback(_cancelled, cadence)
+        self.background(stack, self._keep_cadence(cell, bus.js), "cell-cadence")
 
     async def _keep_cadence(self, cell: Cell, js: JetStreamContext) -> None:
         while True:
@@ -200,9 +199,3 @@ class CellService(StackedService):
                 await cell.draft_due_reports(js)
             except Exception:
                 log.exception("cell.cadence_failed")
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task

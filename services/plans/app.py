@@ -7,6 +7,7 @@ stream, then evaluates each open crisis once, as it stands, and every change aft
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -60,17 +61,42 @@ class RuleBook:
 
 
 class Proposer:
-    """Evaluates a crisis' rules on its picture and publishes what they propose."""
+    """Evaluates a crisis' rules on its picture and publishes what they propose.
+
+    The shared picture calls `on_event` inside its fold, where the process' live clients and
+    acts wait on it: there it only notes the crisis. Its own task (`run`) evaluates the noted
+    crises and publishes, waiting for JetStream's acks away from the fold.
+    """
 
     def __init__(self, js: JetStreamContext, rules: RuleBook) -> None:
         self.js = js
         self.rules = rules
         self.live = False
+        # The crises to evaluate, each with its (live) picture; a burst of events is one turn.
+        self._due: dict[str, Picture] = {}
+        self._wake = asyncio.Event()
 
     async def on_event(self, picture: Picture, event: dict[str, object]) -> None:
-        """Called for each event folded; evaluates once the service is live."""
+        """Called for each event folded: notes its crisis for evaluation once the service is
+        live."""
         if self.live and event.get("type") in WATCHED:
-            await self.propose(picture)
+            self._due[picture["crisis_id"]] = picture
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Evaluate the crises noted, each on its picture as it stands then, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._due:
+                crisis_id = next(iter(self._due))
+                picture = self._due.pop(crisis_id)
+                try:
+                    await self.propose(picture)
+                except Exception:
+                    # Logged, not raised: the crisis is evaluated again at its next change,
+                    # and a proposal published twice is one (its id is stable).
+                    log.exception("plans.propose_failed", crisis_id=crisis_id)
 
     async def propose(self, picture: Picture) -> int:
         """Publish what the rules propose for this picture now; the number published."""
@@ -110,6 +136,7 @@ class PlansService(StackedService):
         bus = await stack.enter_async_context(connect(nats_url, name="crisis-plans"))
         proposer = Proposer(bus.js, self.rules)
         follower = await followed(stack, nats_url, self.shared, self.settings.database_url)
+        self.background(stack, proposer.run(), "plans-proposer")
         follower.listen(proposer.on_event)
         stack.callback(follower.forget, proposer.on_event)
         proposer.live = True

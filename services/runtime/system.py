@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Coroutine, Sequence
+from contextlib import AsyncExitStack, suppress
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
@@ -64,6 +64,21 @@ class StackedService:
         """Finish in-flight work and close, in reverse order of opening."""
         stack, self._stack = self._stack, AsyncExitStack()
         await stack.aclose()
+
+    @staticmethod
+    def background(
+        stack: AsyncExitStack, work: Coroutine[object, object, None], name: str
+    ) -> asyncio.Task[None]:
+        """Run `work` as a task of the service, cancelled (and awaited) when the service stops."""
+        task = asyncio.create_task(work, name=name)
+        stack.push_async_callback(_cancelled, task)
+        return task
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 class CrisisSystem:

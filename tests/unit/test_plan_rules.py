@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import orjson
 import pytest
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
 
 from schemas.envelope import Envelope, Status
 from schemas.events import (
     BilanAssessed,
+    CrisisOpened,
     IncidentClosed,
     IncidentReported,
     PlanActivated,
@@ -34,6 +39,7 @@ from services.plans import (
     proposal_event_id,
     proposal_events,
 )
+from services.plans.app import Proposer, RuleBook
 from services.plans.geometry import haversine_km, meet, point_in_circle, point_in_polygon
 from tests.unit.samples import sample_event
 
@@ -599,3 +605,46 @@ def test_a_posture_on_ppi_sites_is_proposed_once_naming_every_site_hit(rules: Ru
     assert proposal.incident_ids == ("inc-1", "inc-2")
     assert "port de Nice" in proposal.reason
     assert "Carros" in proposal.reason
+
+
+# -- the proposer, as the plans service runs it ---------------------------------------------------
+
+
+class _HeldJetStream:
+    """A JetStream whose acks wait until released: publishing takes as long as the test says."""
+
+    def __init__(self) -> None:
+        self.released = asyncio.Event()
+        self.published: list[tuple[str, bytes]] = []
+
+    async def publish(self, subject: str, payload: bytes, **_: object) -> PubAck:
+        await self.released.wait()
+        self.published.append((subject, payload))
+        return PubAck(stream="CRISIS", seq=len(self.published))
+
+
+async def test_the_proposer_publishes_from_its_own_task_never_inside_the_fold() -> None:
+    # The shared picture calls on_event inside its fold: a wait there for JetStream's ack held
+    # every live client and act of the process. Here the ack never comes until released.
+    js = _HeldJetStream()
+    proposer = Proposer(cast(JetStreamContext, js), RuleBook(RULES_06.parent))
+    proposer.live = True
+    opened = sample_event(CrisisOpened, event_id=uuid4(), crisis_id=CRISIS, departement="06")
+    picture = _folded(opened, _incident("inc-1", "attentat"))
+    running = asyncio.create_task(proposer.run())
+    try:
+        await asyncio.wait_for(proposer.on_event(picture, {"type": "incident.reported"}), 1)
+        await asyncio.sleep(0.05)
+        assert js.published == []  # proposed, not yet acked: the fold did not wait for it
+        js.released.set()
+        for _ in range(100):
+            if len(js.published) == 2:
+                break
+            await asyncio.sleep(0.01)
+        # crisis.<crisis>.<aggregate>.<event>: Vigipirate urgence attentat, and NOVI.
+        aggregates = sorted(subject.split(".")[2] for subject, _ in js.published)
+        assert aggregates == ["plan", "vigipirate"]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
