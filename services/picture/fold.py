@@ -140,8 +140,9 @@ def fold_run(
     """
     journal = picture["main_courante"]
     waiting: deque[tuple[Event, int, str, int]] = deque(maxlen=LATEST_ENTRIES)
-    # Follow-ups done of entries still waiting to be built, with the position of the done:
-    # marked, when they are built, on the entries of that id recorded before it.
+    # Follow-ups done in this run, with the position of the done: marked, when the entries
+    # waiting are built, on those of that id recorded before it (a done of an entry already
+    # built is marked there by its handler).
     marks: dict[str, tuple[int, Outcome]] = {}
     # No handler reads the picture's position, count or time: they are set once, at the end.
     last, folded, last_recorded = picture["position"], 0, picture["recorded_at"]
@@ -159,9 +160,7 @@ def fold_run(
         else:
             fact = _fact(event, position, recorded_at)
             if kind == FOLLOW_UP_DONE:
-                done_id = event["entry_id"]
-                if any(entry["entry_id"] == done_id for entry, *_ in waiting):
-                    marks[done_id] = (position, _done_mark(event, fact))
+                marks[event["entry_id"]] = (position, _done_mark(event, fact))
             handler = HANDLERS.get(kind)
             if handler is not None:
                 handler(picture, event, fact)

@@ -68,10 +68,13 @@ class Proposer:
     crises and publishes, waiting for JetStream's acks away from the fold.
     """
 
-    def __init__(self, js: JetStreamContext, rules: RuleBook) -> None:
+    def __init__(
+        self, js: JetStreamContext, rules: RuleBook, *, retry_after_s: float = 5.0
+    ) -> None:
         self.js = js
         self.rules = rules
         self.live = False
+        self.retry_after_s = retry_after_s
         # The crises to evaluate, each with its (live) picture; a burst of events is one turn.
         self._due: dict[str, Picture] = {}
         self._wake = asyncio.Event()
@@ -94,9 +97,11 @@ class Proposer:
                 try:
                     await self.propose(picture)
                 except Exception:
-                    # Logged, not raised: the crisis is evaluated again at its next change,
-                    # and a proposal published twice is one (its id is stable).
+                    # Not dropped: the crisis is evaluated again after a pause (or sooner, at
+                    # its next change); a proposal published twice is one (its id is stable).
                     log.exception("plans.propose_failed", crisis_id=crisis_id)
+                    self._due.setdefault(crisis_id, picture)
+                    await asyncio.sleep(self.retry_after_s)
 
     async def propose(self, picture: Picture) -> int:
         """Publish what the rules propose for this picture now; the number published."""

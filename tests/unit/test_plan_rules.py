@@ -648,3 +648,33 @@ async def test_the_proposer_publishes_from_its_own_task_never_inside_the_fold() 
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+class _FailingOnceJetStream(_HeldJetStream):
+    """A JetStream whose first publish fails as a publish that gave up would."""
+
+    async def publish(self, subject: str, payload: bytes, **kwargs: object) -> PubAck:
+        if not self.released.is_set():
+            self.released.set()
+            raise RuntimeError("no ack")
+        return await super().publish(subject, payload, **kwargs)
+
+
+async def test_a_proposal_that_fails_to_publish_is_tried_again_without_a_new_event() -> None:
+    js = _FailingOnceJetStream()
+    proposer = Proposer(cast(JetStreamContext, js), RuleBook(RULES_06.parent), retry_after_s=0.01)
+    proposer.live = True
+    opened = sample_event(CrisisOpened, event_id=uuid4(), crisis_id=CRISIS, departement="06")
+    picture = _folded(opened, _incident("inc-1", "attentat"))
+    running = asyncio.create_task(proposer.run())
+    try:
+        await proposer.on_event(picture, {"type": "incident.reported"})
+        for _ in range(200):
+            if len(js.published) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(js.published) == 2  # both proposals, though the first try failed
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
