@@ -129,6 +129,7 @@ def fold_run(
     picture: Picture,
     rows: Iterable[tuple[int, str | bytes]],
     decode: Callable[[str | bytes], Event],
+    counted: Callable[[str | bytes], bool] | None = None,
 ) -> Picture:
     """Fold stored events in order (`(position, payload)` rows of the log, each `decode`d to its
     wire dict, with the `recorded_at` the log gave it), as `fold` one by one would.
@@ -136,10 +137,12 @@ def fold_run(
     The picture keeps the last `LATEST_ENTRIES` main-courante entries; a rebuild is three
     quarters entries, nearly all of them dropped from the latest soon after. Here an entry is
     counted (its follow-up kept) at once, and built only if it is still among the latest when
-    the run ends, or when a follow-up done may mark it.
+    the run ends. Where `counted(payload)` says a stored event is an entry that only counts
+    (current schema, no follow-up, no exercise), it is not even parsed until then.
     """
     journal = picture["main_courante"]
-    waiting: deque[tuple[Event, int, str, int]] = deque(maxlen=LATEST_ENTRIES)
+    # Entries that may be among the latest: their wire dict, or their stored JSON not parsed.
+    waiting: deque[tuple[Event | str | bytes, int, int]] = deque(maxlen=LATEST_ENTRIES)
     # Follow-ups done in this run, with the position of the done: marked, when the entries
     # waiting are built, on those of that id recorded before it (a done of an entry already
     # built is marked there by its handler).
@@ -149,16 +152,22 @@ def fold_run(
     for position, payload in rows:
         if position <= last:
             continue
+        last, folded = position, folded + 1
+        if counted is not None and counted(payload):
+            journal["count"] += 1
+            waiting.append((payload, position, journal["count"]))
+            last_recorded = None  # known once it is built, at the end: it is the last waiting
+            continue
         event = decode(payload)
-        recorded_at: str = event["recorded_at"]
+        last_recorded = event["recorded_at"]
         kind = event["type"]
         if kind == ENTRY:
             journal["count"] += 1
             if event.get("follow_up_owner"):
-                _follow_up(picture, event, _fact(event, position, recorded_at), journal["count"])
-            waiting.append((event, position, recorded_at, journal["count"]))
+                _follow_up(picture, event, _fact(event, position, last_recorded), journal["count"])
+            waiting.append((event, position, journal["count"]))
         else:
-            fact = _fact(event, position, recorded_at)
+            fact = _fact(event, position, last_recorded)
             if kind == FOLLOW_UP_DONE:
                 marks[event["entry_id"]] = (position, _done_mark(event, fact))
             handler = HANDLERS.get(kind)
@@ -166,21 +175,25 @@ def fold_run(
                 handler(picture, event, fact)
         if event.get("status") == "Exercise":
             picture["exercise"] = True
-        last, folded, last_recorded = position, folded + 1, recorded_at
-    _build_latest(journal, waiting, marks)
+    built = _build_latest(journal, waiting, marks, decode)
     picture["events"] += folded
     picture["position"] = last
-    picture["recorded_at"] = last_recorded
+    picture["recorded_at"] = built if last_recorded is None else last_recorded
     return picture
 
 
 def _build_latest(
     journal: MainCourante,
-    waiting: deque[tuple[Event, int, str, int]],
+    waiting: deque[tuple[Event | str | bytes, int, int]],
     marks: dict[str, tuple[int, Outcome]],
-) -> None:
+    decode: Callable[[str | bytes], Event],
+) -> str | None:
+    """Build the entries waiting into the latest; the recorded instant of the last one built."""
     latest = journal["latest"]
-    for event, position, recorded_at, number in waiting:
+    recorded_at = None
+    for item, position, number in waiting:
+        event = item if isinstance(item, dict) else decode(item)
+        recorded_at = event["recorded_at"]
         entry = _entry_record(event, _fact(event, position, recorded_at), number)
         done_at, mark = marks.get(entry["entry_id"], (0, None))
         if mark is not None and position < done_at:
@@ -189,6 +202,7 @@ def _build_latest(
     del latest[:-LATEST_ENTRIES]
     waiting.clear()
     marks.clear()
+    return recorded_at
 
 
 def _fact(event: Event, position: int, recorded_at: str) -> Fact:

@@ -326,6 +326,32 @@ def wire_event(payload: str | bytes) -> dict[str, Any]:
     return event
 
 
+# A stored main-courante entry the fold only counts, told from its JSON without parsing it: it
+# must hold all of the first needles and none of the others. The log stores the JSON orjson
+# writes (compact, no escaped letters), where a quote inside a string is escaped and no event
+# nests an object with these keys: each needle can only be a key of the event itself. Whatever
+# does not surely match (spaces, another order, an older schema) is parsed.
+_ENTRY_KEYS = (
+    '"type":"maincourante.entry_recorded"',
+    f'"schema_version":{_VERSIONS["maincourante.entry_recorded"]},',
+)
+_NOT_ONLY_COUNTED = ('"status":"Exercise"', '"follow_up_owner":"')
+_ENTRY_KEYS_B = tuple(needle.encode() for needle in _ENTRY_KEYS)
+_NOT_ONLY_COUNTED_B = tuple(needle.encode() for needle in _NOT_ONLY_COUNTED)
+
+
+def counted_entry(payload: str | bytes) -> bool:
+    """Whether a stored event is surely a main-courante entry of the current schema, not of an
+    exercise, that asks for no follow-up (absent or null): one the fold only counts."""
+    if isinstance(payload, str):
+        return all(k in payload for k in _ENTRY_KEYS) and not any(
+            o in payload for o in _NOT_ONLY_COUNTED
+        )
+    return all(k in payload for k in _ENTRY_KEYS_B) and not any(
+        o in payload for o in _NOT_ONLY_COUNTED_B
+    )
+
+
 async def picture_at(
     store: EventStore,
     snapshots: SnapshotStore,
@@ -350,7 +376,7 @@ async def picture_at(
         crisis_id, after=picture["position"], until_position=until, chunk=5000
     ):
         if not snapshot_every:
-            fold_run(picture, rows, wire_event)
+            fold_run(picture, rows, wire_event, counted_entry)
             continue
         for at_position, payload in rows:
             event = wire_event(payload)

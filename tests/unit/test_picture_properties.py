@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,7 +50,7 @@ from schemas.values import (
 from schemas.wire import encode
 from services.picture import views
 from services.picture.fold import BILAN_FIGURES, LATEST_ENTRIES, NOT_COUNTED, fold_run, new_picture
-from services.picture.snapshots import decode_snapshot, encode_snapshot
+from services.picture.snapshots import counted_entry, decode_snapshot, encode_snapshot
 from tests.unit.samples import OCCURRED_AT, sample_event
 
 pytestmark = pytest.mark.unit
@@ -334,7 +335,12 @@ def _journal(draw: st.DrawFn) -> list[Delivery]:
             owner = {"follow_up_owner": None, "follow_up_due": None}
         drawn.append(
             sample_event(
-                cls, event_id=draw(st.uuids()), crisis_id=CRISES[0], entry_id=entry_id, **owner
+                cls,
+                event_id=draw(st.uuids()),
+                crisis_id=CRISES[0],
+                entry_id=entry_id,
+                status=draw(st.sampled_from([Status.ACTUAL, Status.ACTUAL, Status.EXERCISE])),
+                **owner,
             )
         )
     return [
@@ -343,10 +349,16 @@ def _journal(draw: st.DrawFn) -> list[Delivery]:
     ]
 
 
+# A rebuild tells the entries it only counts from their stored JSON (`counted_entry`); without
+# it, every event is parsed. Both must give the picture of the one-by-one fold.
+COUNTED = pytest.mark.parametrize("counted", [None, counted_entry], ids=["parsed", "counted"])
+
+
+@COUNTED
 @settings(max_examples=80)
 @given(log=_journal(), cuts=st.lists(st.integers(0, 3 * LATEST_ENTRIES), max_size=3))
 def test_folding_runs_at_once_gives_the_picture_of_folding_event_by_event(
-    log: list[Delivery], cuts: list[int]
+    log: list[Delivery], cuts: list[int], counted: Callable[[str | bytes], bool] | None
 ) -> None:
     one_by_one = _fold(log).get(CRISES[0], new_picture(CRISES[0]))
     # In runs, as a rebuild reads the log chunk by chunk; a run may also start mid-way.
@@ -354,19 +366,20 @@ def test_folding_runs_at_once_gives_the_picture_of_folding_event_by_event(
     in_runs = new_picture(CRISES[0])
     start = 0
     for cut in [*sorted(cuts), len(log)]:
-        fold_run(in_runs, rows[start:cut], orjson.loads)
+        fold_run(in_runs, rows[start:cut], orjson.loads, counted)
         start = max(start, cut)
     assert orjson.dumps(in_runs) == orjson.dumps(one_by_one)
 
 
+@COUNTED
 @settings(max_examples=40)
 @given(log=logs())
 def test_folding_any_log_as_one_run_gives_the_picture_of_folding_event_by_event(
-    log: list[Delivery],
+    log: list[Delivery], counted: Callable[[str | bytes], bool] | None
 ) -> None:
     for crisis_id, picture in _fold(log).items():
         mine = [delivery for delivery in log if delivery[0]["crisis_id"] == crisis_id]
-        folded = fold_run(new_picture(crisis_id), _stored(mine), orjson.loads)
+        folded = fold_run(new_picture(crisis_id), _stored(mine), orjson.loads, counted)
         assert orjson.dumps(folded) == orjson.dumps(picture)
 
 
@@ -376,3 +389,30 @@ def _stored(log: list[Delivery]) -> list[tuple[int, bytes]]:
         (position, orjson.dumps({**event, "recorded_at": recorded_at}))
         for event, position, recorded_at in log
     ]
+
+
+@pytest.mark.parametrize(
+    ("data", "only_counted"),
+    [
+        ({"follow_up_owner": None}, True),
+        ({}, True),  # no follow-up key at all
+        ({"follow_up_owner": "Cellule moyens"}, False),
+        ({"follow_up_owner": ""}, False),  # parsed: the fold decides
+        ({"status": "Exercise"}, False),  # parsed: it marks the picture an exercise
+        ({"schema_version": 0}, False),  # an older schema is parsed (and upcast)
+        ({"type": "maincourante.follow_up_done"}, False),
+        # The key's name inside a text is escaped: not taken for the key, nor hiding the owner.
+        ({"text": '"follow_up_owner":null', "follow_up_owner": "SDIS"}, False),
+        ({"text": '"type":"maincourante.entry_recorded"', "type": "decision.taken"}, False),
+    ],
+)
+def test_only_an_entry_that_surely_just_counts_is_left_unparsed(
+    data: dict[str, Any], only_counted: bool
+) -> None:
+    entry = orjson.loads(encode(sample_event(MainCouranteEntryRecorded, crisis_id=CRISES[0])))
+    del entry["follow_up_owner"], entry["follow_up_due"]  # each case says what it holds
+    stored = orjson.dumps({**entry, **data, "recorded_at": T0.isoformat()})
+    assert counted_entry(stored) is only_counted
+    assert counted_entry(stored.decode()) is only_counted
+    # Not as orjson writes it (spaces): parsed, never counted on a guess.
+    assert counted_entry(orjson.dumps(entry, option=orjson.OPT_INDENT_2)) is False
