@@ -26,6 +26,7 @@ from services.eventlog.core import (
 )
 from services.eventlog.store import EventStore, RejectedInput
 from services.runtime.publish import MSG_ID, publish_event
+from services.runtime.streams import delivery_point
 from services.runtime.topology import CRISIS_STREAM
 
 log = structlog.get_logger(__name__)
@@ -35,14 +36,8 @@ EXCERPT = 4096
 
 def delivery_of(msg: Msg) -> Delivery:
     """The library-independent view of a JetStream message."""
-    meta = msg.metadata
-    return Delivery(
-        position=meta.sequence.stream,
-        recorded_at=meta.timestamp.astimezone(UTC),
-        subject=msg.subject,
-        data=msg.data,
-        attempt=meta.num_delivered,
-    )
+    position, recorded_at, attempt = delivery_point(msg)
+    return Delivery(position, recorded_at, msg.subject, msg.data, attempt)
 
 
 class Recorder:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 
 import orjson
 import structlog
@@ -30,7 +29,7 @@ from services.picture.live import LivePictures
 from services.picture.snapshots import BUDGET_BYTES, SnapshotStore, wire_event
 from services.runtime.bus import connect
 from services.runtime.settings import Settings
-from services.runtime.streams import instant_text
+from services.runtime.streams import delivery_point, instant_text
 from services.runtime.topology import CRISIS_STREAM
 
 log = structlog.get_logger(__name__)
@@ -39,26 +38,12 @@ Listener = Callable[[Picture, Event], Awaitable[None]]
 # The picture's connection rests this long after reading all that had arrived: one wake-up per
 # few events at 1,000 events/s rather than one per event (services.runtime.bus.PacedParser).
 READ_PAUSE_S = 0.005
-# A JetStream delivery's reply subject: $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.
-# <consumer seq>.<timestamp ns>.<pending> (v1), or with a domain and an account hash after ACK
-# and a random token at the end (v2).
-_V1_TOKENS = 9
-_V2_TOKENS, _V2_STREAM_SEQ, _V2_TIMESTAMP = 11, 7, 9
 
 
 def stream_point(msg: Msg) -> tuple[int, str]:
-    """A delivered event's stream position and stream time (as `instant_text` writes it), read
-    from its reply subject as nats-py's `Msg.metadata` reads them, without building the rest."""
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == _V1_TOKENS and tokens[0] == "$JS" and tokens[1] == "ACK":
-        position, nanos = int(tokens[5]), int(tokens[7])
-    elif len(tokens) >= _V2_TOKENS and tokens[0] == "$JS" and tokens[1] == "ACK":
-        position, nanos = int(tokens[_V2_STREAM_SEQ]), int(tokens[_V2_TIMESTAMP])
-    else:
-        meta = msg.metadata  # raises NotJSMessageError, as before
-        return meta.sequence.stream, instant_text(meta.timestamp)
-    # The same float division as nats-py: the log records the time it makes.
-    return position, instant_text(datetime.fromtimestamp(nanos / 1_000_000_000.0, UTC))
+    """A delivered event's stream position and stream time (as `instant_text` writes it)."""
+    position, moment, _ = delivery_point(msg)
+    return position, instant_text(moment)
 
 
 class PictureFollower:

@@ -7,15 +7,18 @@ from collections.abc import Awaitable, Callable, Sized
 from pathlib import Path
 
 import pytest
+from faststream import Context
+from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
 from schemas import subjects
 from schemas.wire import decode
-from services.runtime.bus import Bus, PacedParser, connect
+from services.runtime.bus import Bus, PacedParser, PlainHeadersClient, connect
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.publish import MSG_ID, PublishError, publish_event
 from services.runtime.settings import Settings
+from services.runtime.streams import service_broker
 from services.runtime.topology import CRISIS_STREAM, ensure_topology, topology
 from tests.integration.waiting import until
 from tests.unit.samples import incident_reported
@@ -177,3 +180,22 @@ def _count(received: Sized, wanted: int) -> Callable[[], Awaitable[bool]]:
         return len(received) >= wanted
 
     return check
+
+
+async def test_a_service_broker_reads_headers_with_the_plain_headers_client(
+    nats_server: EmbeddedNatsServer, bus: Bus
+) -> None:
+    broker = service_broker(nats_server.url, "wiring")
+    received: asyncio.Queue[dict[str, str] | None] = asyncio.Queue()
+
+    @broker.subscriber("test.headers")
+    async def keep(message: NatsMessage = Context("message")) -> None:
+        await received.put(message.raw_message.headers)
+
+    await broker.start()
+    try:
+        assert isinstance(broker._connection, PlainHeadersClient)
+        await bus.nc.publish("test.headers", b"{}", headers={"Crisis-Id": "alex-06-2020"})
+        assert await asyncio.wait_for(received.get(), 5) == {"Crisis-Id": "alex-06-2020"}
+    finally:
+        await broker.stop()

@@ -11,7 +11,7 @@ from nats.errors import NotJSMessageError
 from services.picture.follow import stream_point
 from services.runtime.bus import PlainHeadersClient, plain_headers
 from services.runtime.publish import headers_for
-from services.runtime.streams import instant_text
+from services.runtime.streams import delivery_point, instant_text
 from tests.unit.samples import incident_reported
 
 pytestmark = pytest.mark.unit
@@ -70,6 +70,15 @@ def test_a_deliverys_position_and_time_are_read_as_nats_py_reads_them(reply: str
     position, recorded_at = stream_point(msg)
     meta = Msg(Client(), subject="crisis.live.x", reply=reply, data=b"{}").metadata
     assert (position, recorded_at) == (meta.sequence.stream, instant_text(meta.timestamp))
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_a_deliverys_position_time_and_delivery_count_are_read_as_nats_py_reads_them(
+    reply: str,
+) -> None:
+    msg = Msg(Client(), subject="crisis.live.x", reply=reply, data=b"{}")
+    meta = Msg(Client(), subject="crisis.live.x", reply=reply, data=b"{}").metadata
+    assert delivery_point(msg) == (meta.sequence.stream, meta.timestamp, meta.num_delivered)
 
 
 def test_a_message_that_is_not_a_jetstream_delivery_is_refused() -> None:
