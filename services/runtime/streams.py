@@ -1,4 +1,5 @@
-"""What every service shares when it consumes the bus: stream time as text, and its broker."""
+"""What every service shares when it consumes the bus: where a delivery stands, stream time as
+text, and its broker."""
 
 from __future__ import annotations
 
