@@ -17,9 +17,10 @@ Modes:
   saved inline as before (plain JSON, awaited in `apply`), then handed to the writer's task
   (encoded incrementally, compressed and written off the path); the longest pause between two
   events folded, the pauses at snapshots, and the snapshot bytes each way kept in the table;
-- `asof FIRST LAST SAMPLES SEED`: `picture_at(..., as_of=instant)` for SAMPLES instants drawn
-  uniformly between FIRST and LAST (ISO), then `picture_at(..., position=p)` for SAMPLES positions
-  drawn uniformly over the crisis' positions; every latency in ms.
+- `asof FIRST LAST SAMPLES SEED`: the picture as of SAMPLES instants drawn uniformly between
+  FIRST and LAST (ISO), then at SAMPLES positions drawn uniformly over the crisis' positions, as
+  served (`stored_picture_at` + the view's JSON bytes) and then made whole (`picture_at`); every
+  latency in ms.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Picture
 from services.picture.live import LivePictures
-from services.picture.snapshots import SnapshotStore, picture_at
+from services.picture.snapshots import SnapshotStore, picture_at, stored_picture_at
 from services.runtime.database import make_engine
 from services.runtime.memory import tune_for_services
 
@@ -103,26 +104,47 @@ async def as_of(
     samples: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Latencies of pictures as of random instants, then at random positions, in ms."""
+    """Latencies of pictures as of random instants, then at random positions, in ms: as served
+    (`stored_picture_at`, then the view as JSON bytes, what `GET .../picture?as_of=` sends), and
+    made whole (`picture_at`: every entry parsed, what the CLI and the console read)."""
     snapshots = SnapshotStore(store.engine)
     rng = random.Random(seed)
     span = (last - first).total_seconds()
     instants = [first + (last - first) * rng.random() for _ in range(samples)] if span else []
     last_position = await store.last_position()
     positions = [rng.randint(1, last_position) for _ in range(samples)]
-    by_instant, by_position, folded = [], [], 0
+    by_instant, by_position, whole_instant, whole_position = [], [], [], []
+    folded, body_bytes = 0, 0
     for instant in instants:
         started = now()
-        picture = await picture_at(store, snapshots, crisis_id, as_of=instant)
+        stored = await stored_picture_at(store, snapshots, crisis_id, as_of=instant)
+        body = orjson.dumps(stored.shown(instant.isoformat()))
         by_instant.append((now() - started) * 1000)
-        folded += picture["events"] > 0
+        folded += stored.picture["events"] > 0
+        body_bytes = max(body_bytes, len(body))
     for position in positions:
         started = now()
-        picture = await picture_at(store, snapshots, crisis_id, position=position)
+        stored = await stored_picture_at(store, snapshots, crisis_id, position=position)
+        orjson.dumps(stored.shown(stored.picture["recorded_at"] or ""))
         by_position.append((now() - started) * 1000)
-        if picture["position"] != position:
-            raise SystemExit(f"picture at {position} stands at {picture['position']}")
-    return {"instant_ms": by_instant, "position_ms": by_position, "non_empty": folded}
+        if stored.picture["position"] != position:
+            raise SystemExit(f"picture at {position} stands at {stored.picture['position']}")
+    for instant in instants:
+        started = now()
+        await picture_at(store, snapshots, crisis_id, as_of=instant)
+        whole_instant.append((now() - started) * 1000)
+    for position in positions:
+        started = now()
+        await picture_at(store, snapshots, crisis_id, position=position)
+        whole_position.append((now() - started) * 1000)
+    return {
+        "instant_ms": by_instant,
+        "position_ms": by_position,
+        "whole_instant_ms": whole_instant,
+        "whole_position_ms": whole_position,
+        "non_empty": folded,
+        "largest_body_bytes": body_bytes,
+    }
 
 
 class InlineSnapshots(SnapshotStore):

@@ -132,10 +132,13 @@ picture_snapshots = Table(
     Column("position", BigInteger, primary_key=True, autoincrement=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("events", Integer, nullable=False),
-    Column("picture", Text, nullable=False),
-    # The length of `picture` (ASCII when compressed): thinning weighs snapshots without
+    # Rows written before 0005: the picture's JSON, plain or `z1:` (base64 of zlib).
+    Column("picture", Text, nullable=True),
+    # The length of what is stored (`packed`, or `picture`): thinning weighs snapshots without
     # reading them.
     Column("stored_bytes", BigInteger, nullable=True),
+    # Since 0005: an index, then each entry's JSON, compressed with zstd (snapshots.pack).
+    Column("packed", LargeBinary, nullable=True),
 )
 
 # Credentials issued by `crisis login` (people) and `crisis token issue` (services). Only the

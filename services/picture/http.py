@@ -25,7 +25,7 @@ from services.eventlog.core import LogRecord
 from services.eventlog.store import MAIN_COURANTE_TYPES, EventStore
 from services.picture.fold import Picture
 from services.picture.live import LivePictures
-from services.picture.snapshots import SnapshotStore, picture_at
+from services.picture.snapshots import SnapshotStore, StoredPicture, stored_picture_at
 from services.picture.views import comparable, diff, view
 from services.runtime.streams import instant_text, now_text
 
@@ -301,27 +301,6 @@ def build_api(
             return False
         return principal is not None and principal.may_read
 
-    async def picture_then(
-        crisis_id: str, position: int | None, as_of: datetime | None
-    ) -> tuple[Picture, str]:
-        if position is None and as_of is None:
-            found = live.pictures.get(crisis_id)
-            if found is None:
-                raise HTTPException(404, f"no crisis {crisis_id!r}: see GET /crises")
-            return found, now_text()
-        picture = await picture_at(
-            store,
-            snapshots,
-            crisis_id,
-            position=position,
-            as_of=as_of,
-            snapshot_every=live.snapshot_every,
-        )
-        if picture["events"] == 0 and crisis_id not in live.pictures:
-            raise HTTPException(404, f"no crisis {crisis_id!r}: see GET /crises")
-        at = as_of.astimezone(UTC).isoformat() if as_of else picture["recorded_at"] or now_text()
-        return picture, at
-
     @api.get("/health")
     async def health() -> dict[str, Any]:
         """Liveness: the service answers and how far in the stream it is (open: no crisis data)."""
@@ -349,40 +328,7 @@ def build_api(
             for p in sorted(live.pictures.values(), key=lambda p: p["position"])
         ]
 
-    @api.get("/crises/{crisis_id}/picture")
-    async def crisis_picture(
-        crisis_id: str,
-        as_of: Annotated[datetime | None, Query(description="ISO instant with offset.")] = None,
-        position: Annotated[int | None, Query(ge=0, description="Stream position.")] = None,
-    ) -> dict[str, Any]:
-        """The picture now, or as it stood at `as_of` (what the cell knew then) or `position`."""
-        picture, at = await picture_then(crisis_id, position, _aware(as_of, "as_of"))
-        return view(picture, at)
-
-    @api.get("/crises/{crisis_id}/diff")
-    async def crisis_diff(
-        crisis_id: str,
-        from_: Annotated[
-            str, Query(alias="from", description="ISO instant, position, or `last-sitrep`.")
-        ],
-        to: Annotated[
-            str | None, Query(description="ISO instant or position; now if unset.")
-        ] = None,
-    ) -> dict[str, Any]:
-        """What changed between two instants (for example since the last point de situation)."""
-        after, _ = await picture_then(crisis_id, *_point(to))
-        if from_ == "last-sitrep":
-            if after["sitrep"] is None:
-                raise HTTPException(404, "no situation report yet at that point")
-            from_ = after["sitrep"]["recorded_at"]
-        before, _ = await picture_then(crisis_id, *_point(from_))
-        changes = diff(comparable(before), comparable(after))
-        return {
-            "from": {"position": before["position"], "recorded_at": before["recorded_at"]},
-            "to": {"position": after["position"], "recorded_at": after["recorded_at"]},
-            "changes": changes,
-        }
-
+    _picture_routes(api, live, store, snapshots)
     _main_courante_route(api, store)
 
     @api.get("/crises/{crisis_id}/events")
@@ -416,6 +362,77 @@ def build_api(
         )
 
     return api
+
+
+def _picture_routes(
+    api: FastAPI, live: LivePictures, store: EventStore, snapshots: SnapshotStore
+) -> None:
+    """GET /crises/{crisis_id}/picture and /diff: now, or as of a past point."""
+
+    async def stored_then(
+        crisis_id: str, position: int | None, as_of: datetime | None
+    ) -> tuple[StoredPicture, str]:
+        stored = await stored_picture_at(
+            store, snapshots, crisis_id, position=position, as_of=as_of
+        )
+        picture = stored.picture
+        if picture["events"] == 0 and crisis_id not in live.pictures:
+            raise HTTPException(404, f"no crisis {crisis_id!r}: see GET /crises")
+        at = as_of.astimezone(UTC).isoformat() if as_of else picture["recorded_at"] or now_text()
+        return stored, at
+
+    async def picture_then(
+        crisis_id: str, position: int | None, as_of: datetime | None
+    ) -> tuple[Picture, str]:
+        if position is None and as_of is None:
+            found = live.pictures.get(crisis_id)
+            if found is None:
+                raise HTTPException(404, f"no crisis {crisis_id!r}: see GET /crises")
+            return found, now_text()
+        stored, at = await stored_then(crisis_id, position, as_of)
+        return stored.materialize(), at
+
+    @api.get("/crises/{crisis_id}/picture")
+    async def crisis_picture(
+        crisis_id: str,
+        as_of: Annotated[datetime | None, Query(description="ISO instant with offset.")] = None,
+        position: Annotated[int | None, Query(ge=0, description="Stream position.")] = None,
+    ) -> JSON:
+        """The picture now, or as it stood at `as_of` (what the cell knew then) or `position`.
+
+        Returned as a response, not a dict: FastAPI would walk the whole picture to encode it,
+        and a picture as of a past point is mostly entries written as stored.
+        """
+        as_of = _aware(as_of, "as_of")
+        if position is None and as_of is None:
+            picture, at = await picture_then(crisis_id, None, None)
+            return JSON(view(picture, at))
+        stored, at = await stored_then(crisis_id, position, as_of)
+        return JSON(stored.shown(at))
+
+    @api.get("/crises/{crisis_id}/diff")
+    async def crisis_diff(
+        crisis_id: str,
+        from_: Annotated[
+            str, Query(alias="from", description="ISO instant, position, or `last-sitrep`.")
+        ],
+        to: Annotated[
+            str | None, Query(description="ISO instant or position; now if unset.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """What changed between two instants (for example since the last point de situation)."""
+        after, _ = await picture_then(crisis_id, *_point(to))
+        if from_ == "last-sitrep":
+            if after["sitrep"] is None:
+                raise HTTPException(404, "no situation report yet at that point")
+            from_ = after["sitrep"]["recorded_at"]
+        before, _ = await picture_then(crisis_id, *_point(from_))
+        changes = diff(comparable(before), comparable(after))
+        return {
+            "from": {"position": before["position"], "recorded_at": before["recorded_at"]},
+            "to": {"position": after["position"], "recorded_at": after["recorded_at"]},
+            "changes": changes,
+        }
 
 
 def _main_courante_route(api: FastAPI, store: MainCouranteLog) -> None:

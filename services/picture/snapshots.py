@@ -1,10 +1,15 @@
 """Snapshots of crisis pictures in the database, and the picture at any position or instant.
 
-A snapshot is stored compressed (`z1:` then base64 of zlib of the JSON, in the `picture` text
-column); rows written before as plain JSON are still read. Each crisis keeps its latest few
-snapshots and, further back, as many as its budget of bytes holds, spread as evenly as they can
-be (`kept_positions`): an as-of read folds at most the widest gap, and the table stays within
-the budget however long the crisis.
+A snapshot is packed (`pack`): an index (the picture's head, then each entry of the keyed
+sections: its key, its length and its state), then each entry's JSON, the whole compressed with
+zstd in the `packed` column. Rows written before as JSON text (plain, or `z1:` base64 of zlib, in
+the `picture` column) are still read.
+
+An as-of read keeps each entry as its stored bytes (`StoredPicture`) and parses only those the
+events after the snapshot touch: what it serves is mostly bytes already written. Each crisis
+keeps its latest few snapshots and, further back, as many as its budget of bytes holds, spread
+as evenly as they can be (`kept_positions`): an as-of read folds at most the widest gap, and the
+table stays within the budget however long the crisis.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import orjson
+import zstandard
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,14 +33,19 @@ from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Event, Picture, fold, fold_run, new_picture
+from services.picture.views import view
 
 COMPRESSED = "z1:"
 # The latest snapshots of a crisis kept whatever their size (a resume, recent as-of reads).
 KEEP_LATEST = 3
 # The bytes of snapshots a crisis keeps by default (CRISIS_PICTURE_SNAPSHOT_BUDGET_MB).
-BUDGET_BYTES = 64 * 1024 * 1024
-# The big sections, encoded entry by entry and kept encoded between snapshots; the event fields
-# naming the entries a fold of that event may change (the fold changes no other entry).
+BUDGET_BYTES = 90 * 1024 * 1024
+# zstd's level for packed snapshots. Measured on the 1M-event benchmark's last picture (9.9 MB
+# of JSON): level 3 packs 1.40 MB in 36 ms, 6 packs 1.29 MB in 83-97 ms, 9 packs 1.22 MB in
+# 135-148 ms; each unpacks in 6-10 ms (zlib at level 6: 1.53 MB, 150-200 ms, 22-30 ms).
+ZSTD_LEVEL = 6
+# The big sections, packed entry by entry and kept encoded between snapshots; the event fields
+# naming the entries a fold of that event may change or read (the fold uses no other entry).
 Keyed = Literal["incidents", "follow_ups", "tasks", "resources", "decisions"]
 KEYED: dict[Keyed, tuple[str, ...]] = {
     "incidents": ("incident_id", "merged_ids"),
@@ -43,69 +54,57 @@ KEYED: dict[Keyed, tuple[str, ...]] = {
     "resources": ("resource_id",),
     "decisions": ("decision_id",),
 }
+# The sections the view reads entry by entry (overdue flags): a stored picture parses them whole
+# to be shown; of the others it shows the stored bytes, and counts their entries by state.
+SHOWN_PARSED: tuple[Keyed, ...] = ("tasks", "follow_ups")
 # A summed figure shares its map of contributing events with its running sum (fold._count_part):
 # stored once, shared again when read.
 _SHARED_EVENTS = "bilan_sums"
-# JSON compressed a chunk at a time: the thread packing holds the GIL only between chunks.
-_PACK_CHUNK = 1 << 20
+# How the index's length is written before it.
+_INDEX_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class EncodedEntry:
+    """One entry of a keyed section, encoded: its JSON, and its state (for counts unparsed)."""
+
+    key: str
+    json: bytes
+    state: str | None
 
 
 @dataclass(frozen=True)
 class EncodedSnapshot:
-    """A picture as it stood, encoded (immutable bytes), ready to be compressed and written."""
+    """A picture as it stood, encoded (immutable bytes), ready to be packed and written."""
 
     crisis_id: str
     position: int
     recorded_at: str
     events: int
     head: bytes
-    sections: tuple[tuple[str, list[bytes]], ...]
-
-    def json_pieces(self) -> Iterator[bytes]:
-        """The picture's JSON, piece by piece."""
-        yield self.head[:-1]
-        comma = b"," if len(self.head) > 2 else b""
-        for name, entries in self.sections:
-            yield comma + orjson.dumps(name) + b":{"
-            yield from _with_commas(entries)
-            yield b"}"
-            comma = b","
-        yield b"}"
-
-
-def _with_commas(entries: list[bytes]) -> Iterator[bytes]:
-    for index, entry in enumerate(entries):
-        yield b"," + entry if index else entry
+    sections: tuple[tuple[str, tuple[EncodedEntry, ...]], ...]
 
 
 class PictureEncoder:
     """Encodes one crisis' picture at each snapshot, re-encoding only the entries changed since.
 
-    The live path tells it each event folded (`touched`): at 1M events the picture is 23 MB of
+    The live path tells it each event folded (`touched`): at 1M events the picture is 10 MB of
     JSON, and encoding all of it in the event loop stalled every live client.
     """
 
     def __init__(self) -> None:
-        self._cache: dict[str, dict[str, bytes]] = {}
+        self._cache: dict[str, dict[str, EncodedEntry]] = {}
         self._dirty: dict[str, dict[str, None]] = {}
 
     def touched(self, event: Event) -> None:
         """Note the entries a fold of `event` may have changed."""
-        for section, names in KEYED.items():
-            for name in names:
-                value = event.get(name)
-                if value is None:
-                    continue
-                keys = self._dirty.setdefault(section, {})
-                if isinstance(value, list):
-                    keys.update(dict.fromkeys(value))
-                else:
-                    keys[value] = None
+        for section, keys in touched_keys(event):
+            self._dirty.setdefault(section, {}).update(dict.fromkeys(keys))
 
     def encode(self, picture: Picture) -> EncodedSnapshot:
         """`picture` as it stands, encoded: a copy that later folds do not change."""
         sections = tuple(
-            (name, list(self._entries(name, picture[name]).values()))
+            (name, tuple(self._entries(name, picture[name]).values()))
             for name in KEYED
             if name in picture
         )
@@ -119,26 +118,47 @@ class PictureEncoder:
             sections=sections,
         )
 
-    def _entries(self, section: str, entries: Mapping[str, object]) -> dict[str, bytes]:
+    def _entries(
+        self, section: str, entries: Mapping[str, Mapping[str, object]]
+    ) -> dict[str, EncodedEntry]:
         cache = self._cache.setdefault(section, {})
         for key in self._dirty.pop(section, {}):
             if key in entries:
-                cache[key] = _entry(key, entries[key])
+                cache[key] = _encoded(key, entries[key])
             else:
                 cache.pop(key, None)
         if len(cache) != len(entries):
             # Entries not seen come in (a picture resumed from a snapshot, a first encoding).
             cache.clear()
-            cache.update((key, _entry(key, value)) for key, value in entries.items())
+            cache.update((key, _encoded(key, value)) for key, value in entries.items())
         return cache
 
 
-def _entry(key: str, value: object) -> bytes:
-    return orjson.dumps(key) + b":" + orjson.dumps(value)
+def touched_keys(event: Event) -> Iterable[tuple[Keyed, list[str]]]:
+    """The entries of each keyed section that a fold of `event` may read or change."""
+    for section, names in KEYED.items():
+        keys: list[str] = []
+        for name in names:
+            value = event.get(name)
+            if isinstance(value, list):
+                keys.extend(value)
+            elif value is not None:
+                keys.append(value)
+        if keys:
+            yield section, keys
+
+
+def _encoded(key: str, value: Mapping[str, object]) -> EncodedEntry:
+    state = value.get("state")
+    return EncodedEntry(key, orjson.dumps(value), state if isinstance(state, str) else None)
 
 
 def _head(picture: Picture) -> dict[str, object]:
-    head: dict[str, object] = {name: value for name, value in picture.items() if name not in KEYED}
+    # A keyed section keeps its place, empty (null), so that the picture read back keeps the
+    # order of its keys (and its JSON, the bytes of the fold's).
+    head: dict[str, object] = {
+        name: None if name in KEYED else value for name, value in picture.items()
+    }
     sums = picture.get("bilan_sums") or {}
     bilan = picture.get("bilan") or {}
     head["bilan"] = {
@@ -152,49 +172,148 @@ def _head(picture: Picture) -> dict[str, object]:
     return head
 
 
-def encode_snapshot(picture: Picture) -> str:
-    """The text stored for `picture` (compressed)."""
-    return pack(PictureEncoder().encode(picture))
-
-
-def pack(snapshot: EncodedSnapshot) -> str:
-    """The compressed text of an encoded snapshot (zlib releases the GIL: run it in a thread)."""
-    compressor = zlib.compressobj(6)
-    out: list[str] = [COMPRESSED]
-    pending = bytearray()
-    buffer: list[bytes] = []
-    size = 0
-    for piece in snapshot.json_pieces():
-        buffer.append(piece)
-        size += len(piece)
-        if size >= _PACK_CHUNK:
-            pending += compressor.compress(b"".join(buffer))
-            buffer, size = [], 0
-            pending = _drain(pending, out)
-    pending += compressor.compress(b"".join(buffer))
-    pending += compressor.flush()
-    out.append(base64.b64encode(pending).decode())
-    return "".join(out)
-
-
-def _drain(pending: bytearray, out: list[str]) -> bytearray:
-    whole = len(pending) - len(pending) % 3
-    out.append(base64.b64encode(pending[:whole]).decode())
-    return pending[whole:]
-
-
-def decode_snapshot(text: str) -> Picture:
-    """The picture stored as `text`: compressed, or plain JSON as older rows are."""
-    if text.startswith(COMPRESSED):
-        picture: Picture = orjson.loads(zlib.decompress(base64.b64decode(text[len(COMPRESSED) :])))
-    else:
-        picture = orjson.loads(text)
-    sums = picture.get("bilan_sums") or {}
-    for name, figure in (picture.get("bilan") or {}).items():
+def _share_events(head: dict[str, Any]) -> None:
+    sums = head.get("bilan_sums") or {}
+    for name, figure in (head.get("bilan") or {}).items():
         shared: object = figure.get("events")  # as stored: the name of the map it shares
         if shared == _SHARED_EVENTS:
             figure["events"] = sums[name]["events"]
+
+
+def encode_snapshot(picture: Picture) -> bytes:
+    """The bytes stored for `picture` (packed)."""
+    return pack(PictureEncoder().encode(picture))
+
+
+def pack(snapshot: EncodedSnapshot) -> bytes:
+    """The packed bytes of an encoded snapshot: the index's length (4 bytes, little-endian), the
+    index (JSON: the head, then each section's entries as `[key, length, state]`), then each
+    entry's JSON in the index's order; the whole compressed with zstd. zstd releases the GIL:
+    run it in a thread."""
+    index = orjson.dumps(
+        {
+            "head": orjson.Fragment(snapshot.head),
+            "sections": [
+                [name, [[e.key, len(e.json), e.state] for e in entries]]
+                for name, entries in snapshot.sections
+            ],
+        }
+    )
+    body = b"".join(
+        [
+            len(index).to_bytes(_INDEX_LENGTH, "little"),
+            index,
+            *(e.json for _, entries in snapshot.sections for e in entries),
+        ]
+    )
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)
+
+
+def unpack(packed: bytes) -> StoredPicture:
+    """The picture packed in `packed`, its entries left as their JSON."""
+    body = zstandard.ZstdDecompressor().decompress(packed)
+    length = int.from_bytes(body[:_INDEX_LENGTH], "little")
+    offset = _INDEX_LENGTH + length
+    index = orjson.loads(memoryview(body)[_INDEX_LENGTH:offset])
+    head: dict[str, Any] = index["head"]
+    _share_events(head)
+    stored: dict[str, dict[str, bytes]] = {}
+    states: dict[str, dict[str, str | None]] = {}
+    for name, entries in index["sections"]:
+        raw = stored[name] = {}
+        state = states[name] = {}
+        for key, size, entry_state in entries:
+            raw[key] = body[offset : offset + size]
+            state[key] = entry_state
+            offset += size
+    return StoredPicture(head, stored, states)
+
+
+def decode_snapshot(stored: str | bytes) -> Picture:
+    """The picture stored as `stored`: packed bytes, or the JSON text older rows hold."""
+    if isinstance(stored, bytes):
+        return unpack(stored).materialize()
+    if stored.startswith(COMPRESSED):
+        picture: Picture = orjson.loads(
+            zlib.decompress(base64.b64decode(stored[len(COMPRESSED) :]))
+        )
+    else:
+        picture = orjson.loads(stored)
+    _share_events(cast("dict[str, Any]", picture))
     return picture
+
+
+class StoredPicture:
+    """A picture read from a snapshot, each entry of its keyed sections kept as its stored JSON
+    (an `orjson.Fragment`, written out as is) until an event touches it.
+
+    Folding the events after the snapshot (`fold_run`) first parses the entries each event
+    names (`touched_keys`): the fold reads no other. Then it is shown (`shown`: the view, where
+    what no event touched is the bytes stored) or made whole (`materialize`). A fold handler
+    that read an entry its event does not name would get a Fragment and fail, never misread.
+    """
+
+    def __init__(
+        self,
+        head: dict[str, Any],
+        stored: dict[str, dict[str, bytes]],
+        states: dict[str, dict[str, str | None]],
+    ) -> None:
+        self._stored = stored
+        self._states = states
+        picture = dict(head)
+        for name, entries in stored.items():
+            picture[name] = {key: orjson.Fragment(raw) for key, raw in entries.items()}
+        # Fragments stand for the entries not parsed yet: only this class lets them be seen.
+        self.picture = cast("Picture", picture)
+
+    @classmethod
+    def new(cls, crisis_id: str) -> StoredPicture:
+        """The picture of a crisis before any event, as a stored picture with nothing stored."""
+        return cls(cast("dict[str, Any]", new_picture(crisis_id)), {}, {})
+
+    def parse(self, section: str, keys: Iterable[str]) -> None:
+        """Parse the entries `keys` of `section` that are still stored bytes."""
+        stored = self._stored.get(section)
+        if not stored:
+            return
+        entries = cast("dict[str, Any]", self.picture)[section]
+        for key in keys:
+            raw = stored.pop(key, None)
+            if raw is not None:
+                entries[key] = orjson.loads(raw)
+                del self._states[section][key]
+
+    def decode(self, payload: str | bytes) -> Event:
+        """A stored event as the fold takes it (`wire_event`), the entries it names parsed."""
+        event = wire_event(payload)
+        for section, keys in touched_keys(event):
+            self.parse(section, keys)
+        return event
+
+    def fold_run(self, rows: Iterable[tuple[int, str | bytes]]) -> None:
+        """Fold stored events, in order, as `fold.fold_run` does."""
+        fold_run(self.picture, rows, self.decode, counted_entry)
+
+    def materialize(self) -> Picture:
+        """The whole picture: every entry still stored is parsed (this object is spent)."""
+        for section, stored in list(self._stored.items()):
+            self.parse(section, list(stored))
+        return self.picture
+
+    def shown(self, at: str) -> dict[str, object]:
+        """The picture as shown at instant `at` (`views.view`), with the entries no event
+        touched written as they were stored."""
+        for section in SHOWN_PARSED:
+            self.parse(section, list(self._stored.get(section, ())))
+        incidents = self.picture["incidents"]
+        stored_states = self._states.get("incidents", {})
+        open_incidents = sum(1 for key, state in stored_states.items() if state == "open") + sum(
+            1
+            for key, incident in incidents.items()
+            if key not in stored_states and incident["state"] == "open"
+        )
+        return view(self.picture, at, open_incidents=open_incidents)
 
 
 def kept_positions(
@@ -225,7 +344,11 @@ def kept_positions(
 
 
 # A snapshot's stored size; a row written before sizes were kept is weighed by reading it.
-_SIZE = func.coalesce(picture_snapshots.c.stored_bytes, func.length(picture_snapshots.c.picture))
+_SIZE = func.coalesce(
+    picture_snapshots.c.stored_bytes,
+    func.length(picture_snapshots.c.packed),
+    func.length(picture_snapshots.c.picture),
+)
 
 
 class SnapshotStore:
@@ -247,8 +370,8 @@ class SnapshotStore:
         await self.write(PictureEncoder().encode(picture))
 
     async def write(self, snapshot: EncodedSnapshot) -> None:
-        """Compress and keep an encoded snapshot, then thin that crisis' older ones."""
-        text = await asyncio.to_thread(pack, snapshot)
+        """Pack and keep an encoded snapshot, then thin that crisis' older ones."""
+        packed = await asyncio.to_thread(pack, snapshot)
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         statement = (
             insert(picture_snapshots)
@@ -257,8 +380,8 @@ class SnapshotStore:
                 position=snapshot.position,
                 recorded_at=datetime.fromisoformat(snapshot.recorded_at),
                 events=snapshot.events,
-                picture=text,
-                stored_bytes=len(text),
+                packed=packed,
+                stored_bytes=len(packed),
             )
             .on_conflict_do_nothing(index_elements=["crisis_id", "position"])
         )
@@ -277,15 +400,27 @@ class SnapshotStore:
 
     async def latest(self, crisis_id: str, until_position: int | None = None) -> Picture | None:
         """The last snapshot of a crisis at or before `until_position` (the last of all if None)."""
-        query = select(picture_snapshots.c.picture).where(
+        found = await self.stored(crisis_id, until_position)
+        return found.materialize() if found is not None else None
+
+    async def stored(
+        self, crisis_id: str, until_position: int | None = None
+    ) -> StoredPicture | None:
+        """`latest`, its entries left as stored until used."""
+        query = select(picture_snapshots.c.packed, picture_snapshots.c.picture).where(
             picture_snapshots.c.crisis_id == crisis_id
         )
         if until_position is not None:
             query = query.where(picture_snapshots.c.position <= until_position)
         query = query.order_by(picture_snapshots.c.position.desc()).limit(1)
         async with self.engine.connect() as conn:
-            found = await conn.scalar(query)
-        return decode_snapshot(found) if found else None
+            found = (await conn.execute(query)).first()
+        if found is None:
+            return None
+        packed, text = found
+        if packed is not None:
+            return await asyncio.to_thread(unpack, packed)
+        return StoredPicture(cast("dict[str, Any]", decode_snapshot(text)), {}, {})
 
     async def positions(self, crisis_id: str) -> list[int]:
         """The positions of a crisis' snapshots, oldest first."""
@@ -298,7 +433,7 @@ class SnapshotStore:
             return list((await conn.scalars(query)).all())
 
     async def stored_bytes(self, crisis_id: str | None = None) -> int:
-        """The size of the stored pictures (their text; compressed ones are ASCII)."""
+        """The size of the stored pictures, as stored (packed bytes, or text)."""
         query = select(func.coalesce(func.sum(_SIZE), 0))
         if crisis_id is not None:
             query = query.where(picture_snapshots.c.crisis_id == crisis_id)
@@ -352,6 +487,29 @@ def counted_entry(payload: str | bytes) -> bool:
     )
 
 
+async def stored_picture_at(
+    store: EventStore,
+    snapshots: SnapshotStore,
+    crisis_id: str,
+    *,
+    position: int | None = None,
+    as_of: datetime | None = None,
+) -> StoredPicture:
+    """The picture of a crisis as it stood at `position`, or at instant `as_of` (stream time:
+    what the cell knew then), or now, its untouched entries left as stored.
+
+    It starts from the nearest snapshot before that point and folds the rest from the log. An
+    as-of read writes no snapshot: the live fold writes them, and thinning keeps them spread.
+    """
+    until = await _until(store, position, as_of)
+    picture = await snapshots.stored(crisis_id, until) or StoredPicture.new(crisis_id)
+    async for rows in store.read_payloads(
+        crisis_id, after=picture.picture["position"], until_position=until, chunk=5000
+    ):
+        picture.fold_run(rows)
+    return picture
+
+
 async def picture_at(
     store: EventStore,
     snapshots: SnapshotStore,
@@ -361,28 +519,31 @@ async def picture_at(
     as_of: datetime | None = None,
     snapshot_every: int = 0,
 ) -> Picture:
-    """The picture of a crisis as it stood at `position`, or at instant `as_of`, or now.
+    """The whole picture of a crisis as it stood at `position`, or at instant `as_of`, or now.
 
-    It starts from the nearest snapshot before that point and folds the rest from the log; with
-    `snapshot_every`, long stretches without a snapshot get one on the way, for the next asker.
+    With `snapshot_every`, it folds event by event and saves a snapshot every `snapshot_every`
+    events on the way (how the benchmark lays its snapshots down).
     """
-    until = position
-    if as_of is not None:
-        at_instant = await store.position_at(as_of)
-        until = at_instant if until is None else min(until, at_instant)
+    if not snapshot_every:
+        found = await stored_picture_at(store, snapshots, crisis_id, position=position, as_of=as_of)
+        return found.materialize()
+    until = await _until(store, position, as_of)
     picture = await snapshots.latest(crisis_id, until) or new_picture(crisis_id)
     encoder = PictureEncoder()
     async for rows in store.read_payloads(
         crisis_id, after=picture["position"], until_position=until, chunk=5000
     ):
-        if not snapshot_every:
-            fold_run(picture, rows, wire_event, counted_entry)
-            continue
         for at_position, payload in rows:
             event = wire_event(payload)
             fold(picture, event, at_position, event["recorded_at"])
-            if snapshot_every:
-                encoder.touched(event)
-                if picture["events"] % snapshot_every == 0:
-                    await snapshots.write(encoder.encode(picture))
+            encoder.touched(event)
+            if picture["events"] % snapshot_every == 0:
+                await snapshots.write(encoder.encode(picture))
     return picture
+
+
+async def _until(store: EventStore, position: int | None, as_of: datetime | None) -> int | None:
+    if as_of is None:
+        return position
+    at_instant = await store.position_at(as_of)
+    return at_instant if position is None else min(position, at_instant)

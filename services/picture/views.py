@@ -46,11 +46,12 @@ class ShownMainCourante(TypedDict):
     latest: list[ShownEntry]
 
 
-def view(picture: Picture, at: str) -> dict[str, object]:
+def view(picture: Picture, at: str, *, open_incidents: int | None = None) -> dict[str, object]:
     """The picture as shown at instant `at` (ISO, UTC): open tasks and follow-ups past due flagged.
 
     `at` is the instant the picture is asked for (now, or the `as_of` instant), so the flags are
-    computed when shown and the fold itself never reads a clock.
+    computed when shown and the fold itself never reads a clock. `open_incidents`, if known,
+    spares counting them (a stored picture counts them without parsing its incidents).
     """
     shown: dict[str, object] = {k: v for k, v in picture.items() if k not in INTERNAL}
     tasks: dict[str, ShownTask] = {
@@ -92,7 +93,11 @@ def view(picture: Picture, at: str) -> dict[str, object]:
     shown["active_plans"] = sorted(
         code for code, plan in picture["plans"].items() if plan.get("state") == "active"
     )
-    shown["open_incidents"] = sum(1 for i in picture["incidents"].values() if i["state"] == "open")
+    shown["open_incidents"] = (
+        sum(1 for i in picture["incidents"].values() if i["state"] == "open")
+        if open_incidents is None
+        else open_incidents
+    )
     shown["shown_at"] = at
     return shown
 

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         default=5000, ge=0, description="Events of a crisis between two picture snapshots."
     )
     picture_snapshot_budget_mb: int = Field(
-        default=64,
+        default=90,
         ge=1,
         description="Megabytes of picture snapshots kept per crisis: the latest three, and as "
         "many further back as fit, evenly spread (as-of reads fold at most the widest gap).",

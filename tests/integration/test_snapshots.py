@@ -24,8 +24,9 @@ from services.picture.snapshots import (
     SnapshotStore,
     encode_snapshot,
     picture_at,
+    stored_picture_at,
 )
-from tests.store_fixtures import open_store, recorded_at
+from tests.store_fixtures import BACKENDS, open_store, recorded_at
 from tests.unit.samples import sample_event
 from tests.unit.test_picture_properties import T0
 
@@ -34,9 +35,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 CRISIS = "alex-snapshots"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
-    async with open_store("sqlite", tmp_path) as opened:
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
+    """An empty, migrated store on each database (snapshots are packed bytes: BLOB, bytea)."""
+    async with open_store(request.param, tmp_path) as opened:
         yield opened
 
 
@@ -171,3 +173,22 @@ async def test_a_snapshot_lost_on_the_way_is_made_up_at_shutdown(store: EventSto
     live.snapshots = SnapshotStore(store.engine)
     await live.checkpoint()
     assert await live.snapshots.positions(CRISIS) == [2]
+
+
+async def test_an_as_of_read_starts_from_a_snapshot_and_writes_none(store: EventStore) -> None:
+    snapshots = SnapshotStore(store.engine)
+    first = _picture_at(3)
+    first["incidents"] = {"inc-1": {"incident_id": "inc-1", "state": "open"}}
+    await snapshots.save(first)
+    await snapshots.save(_picture_at(9))
+
+    stored = await stored_picture_at(store, snapshots, CRISIS, position=5)
+
+    # The log holds none of these events: all of it comes from the snapshot at 3.
+    assert stored.picture["position"] == 3
+    assert isinstance(stored.picture["incidents"]["inc-1"], orjson.Fragment)
+    assert (
+        orjson.loads(orjson.dumps(stored.shown("2020-10-02T12:00:00+00:00")))["open_incidents"] == 1
+    )
+    assert stored.materialize() == first
+    assert await snapshots.positions(CRISIS) == [3, 9]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -19,15 +21,26 @@ from services.picture.fold import new_picture
 from services.picture.snapshots import (
     KEEP_LATEST,
     PictureEncoder,
+    StoredPicture,
     decode_snapshot,
     encode_snapshot,
     kept_positions,
     pack,
+    unpack,
 )
 from tests.unit.samples import sample_event
-from tests.unit.test_picture_properties import CRISES, INCIDENTS, T0, Delivery, events
+from tests.unit.test_picture_properties import (
+    CRISES,
+    INCIDENTS,
+    T0,
+    Delivery,
+    _stored,
+    events,
+)
 
 pytestmark = pytest.mark.unit
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 ENTRIES = ("mc-1", "mc-2", "mc-3")
 MORE: list[tuple[type[Envelope], dict[str, st.SearchStrategy[str]]]] = [
@@ -102,6 +115,31 @@ def test_a_stored_snapshot_plus_the_tail_equals_the_fold_of_the_whole_log(
     assert resumed == whole
 
 
+@settings(max_examples=150, deadline=None)
+@given(log=logs(), data=st.data())
+def test_a_stored_picture_folded_on_shows_and_makes_the_picture_of_the_whole_fold(
+    log: list[Delivery], data: st.DataObject
+) -> None:
+    """As an as-of read does: a snapshot, its entries left stored, then the tail in one run."""
+    cut = data.draw(st.integers(0, len(log)), label="snapshot after")
+    at = data.draw(st.sampled_from([T0, T0 + timedelta(days=400)]), label="shown at").isoformat()
+    whole: views.Pictures = {}
+    for wire, position, recorded_at in log:
+        views.fold_any(whole, wire, position, recorded_at)
+    before: views.Pictures = {}
+    for wire, position, recorded_at in log[:cut]:
+        views.fold_any(before, wire, position, recorded_at)
+    for crisis_id, picture in whole.items():
+        if crisis_id in before:
+            stored = unpack(encode_snapshot(before[crisis_id]))
+        else:
+            stored = StoredPicture.new(crisis_id)
+        tail = [d for d in log[cut:] if d[0]["crisis_id"] == crisis_id]
+        stored.fold_run(_stored(tail))
+        assert orjson.dumps(stored.shown(at)) == orjson.dumps(views.view(picture, at))
+        assert orjson.dumps(stored.materialize()) == orjson.dumps(picture)
+
+
 def test_a_snapshot_stored_as_plain_json_is_still_read() -> None:
     picture = new_picture("alex")
     picture["incidents"] = {"inc-1": {"incident_id": "inc-1", "state": "open"}}
@@ -109,7 +147,15 @@ def test_a_snapshot_stored_as_plain_json_is_still_read() -> None:
     assert decode_snapshot(orjson.dumps(picture).decode()) == picture
 
 
-def test_a_stored_snapshot_is_compressed_and_says_so() -> None:
+def test_a_snapshot_stored_as_zlib_text_before_is_still_read() -> None:
+    picture = new_picture("alex")
+    picture["incidents"] = {"inc-1": {"incident_id": "inc-1", "state": "open"}}
+    text = "z1:" + base64.b64encode(zlib.compress(orjson.dumps(picture))).decode()
+
+    assert decode_snapshot(text) == picture
+
+
+def test_a_stored_snapshot_is_packed_with_zstd_and_much_smaller_than_its_json() -> None:
     picture = new_picture("alex")
     picture["follow_ups"] = {
         f"mc-{n}": {"entry_id": f"mc-{n}", "owner": "Cellule moyens", "state": "open"}
@@ -118,8 +164,37 @@ def test_a_stored_snapshot_is_compressed_and_says_so() -> None:
 
     stored = encode_snapshot(picture)
 
-    assert stored.startswith("z1:")
+    assert stored.startswith(ZSTD_MAGIC)
     assert len(stored) * 5 < len(orjson.dumps(picture))
+    assert decode_snapshot(stored) == picture
+
+
+def test_a_stored_picture_parses_only_the_entries_its_events_name() -> None:
+    picture = new_picture("alex")
+    picture["incidents"] = {
+        f"inc-{n}": {"incident_id": f"inc-{n}", "state": "open" if n % 3 else "closed"}
+        for n in range(9)
+    }
+    stored = unpack(encode_snapshot(picture))
+
+    stored.parse("incidents", ["inc-4", "inc-404"])
+
+    held = stored.picture["incidents"]
+    assert held["inc-4"] == {"incident_id": "inc-4", "state": "open"}
+    assert all(isinstance(held[f"inc-{n}"], orjson.Fragment) for n in range(9) if n != 4)
+    # Counted by their stored state, unparsed; written out as stored.
+    shown = stored.shown("2020-10-02T12:00:00+00:00")
+    assert shown["open_incidents"] == 6
+    assert orjson.loads(orjson.dumps(shown))["incidents"] == picture["incidents"]
+
+
+def test_a_fold_handler_reading_an_entry_its_event_does_not_name_fails_loudly() -> None:
+    picture = new_picture("alex")
+    picture["incidents"] = {"inc-1": {"incident_id": "inc-1", "state": "open"}}
+    stored = unpack(encode_snapshot(picture))
+
+    with pytest.raises(TypeError):
+        stored.picture["incidents"]["inc-1"]["state"]  # type: ignore[index] # a Fragment
 
 
 def test_a_summed_figure_shares_its_events_with_its_running_sum_once_read_back() -> None:
