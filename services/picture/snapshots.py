@@ -293,7 +293,9 @@ class StoredPicture:
 
     def fold_run(self, rows: Iterable[tuple[int, str | bytes]]) -> None:
         """Fold stored events, in order, as `fold.fold_run` does."""
-        fold_run(self.picture, rows, self.decode, counted_entry)
+        # With nothing left stored (a rebuild from the start), no event needs entries parsed.
+        decode = self.decode if any(self._stored.values()) else wire_event
+        fold_run(self.picture, rows, decode, counted_entry)
 
     def materialize(self) -> Picture:
         """The whole picture: every entry still stored is parsed (this object is spent)."""
