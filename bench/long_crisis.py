@@ -17,7 +17,6 @@ import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import orjson
 
@@ -25,6 +24,7 @@ from bench.procs import BenchError, die_with_parent
 from bench.workload import LOCATION, MEDIA, PRIORITIES, ROADS, SEED, SENDERS, SEVERITIES
 from schemas import subjects
 from schemas.envelope import Envelope
+from schemas.ids import event_id_at
 from schemas.wire import REGISTRY, encode
 from services.eventlog.core import (
     ChainHead,
@@ -302,7 +302,10 @@ class LongCrisis:
         event_type = kind.split("/", 1)[0]
         recorded = self.recorded_at(position)
         data = dict(self.templates[event_type])
-        data["event_id"] = str(UUID(int=self.rng.getrandbits(128), version=4))
+        # Time-ordered, as every publisher's ids are (schemas.ids), seeded.
+        data["event_id"] = str(
+            event_id_at(int(recorded.timestamp() * 1000) - 800, self.rng.getrandbits(74))
+        )
         data["occurred_at"] = _iso(recorded - timedelta(seconds=45))
         data["received_at"] = _iso(recorded - timedelta(milliseconds=800))
         builder = self._builders.get(kind)

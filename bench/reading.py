@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+import random
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +30,7 @@ from services.runtime.database import make_engine
 from services.runtime.memory import YOUNG_THRESHOLD
 
 APPEND = "EventStore.append, direct (no broker)"
+APPEND_V4 = "EventStore.append, random (v4) event ids as before, direct (no broker)"
 ROWS = "read: EventStore.read_payloads() (position + stored JSON)"
 RECORDS = "read: EventStore.read() (LogRecord)"
 DECODED = "read: read() + record.event() (pydantic)"
@@ -133,16 +137,46 @@ async def _measure(
     return rows
 
 
+def with_random_ids(records: Sequence[LogRecord], seed: int = SEED) -> list[LogRecord]:
+    """The same records with random (version 4) event ids in the indexed column, as publishers
+    made them before `schemas.ids`: what the unique index on event ids cost then."""
+    rng = random.Random(seed)
+    return [replace(r, event_id=UUID(int=rng.getrandbits(128), version=4)) for r in records]
+
+
+async def _append_only(
+    engine: AsyncEngine, backend: str, records: Sequence[LogRecord], reporter: Reporter
+) -> Row:
+    store = EventStore(engine)
+    try:
+        await upgrade(engine)
+        with reporter.step(f"{APPEND_V4} ({backend})", total=len(records)) as update:
+            started = now()
+            for start in range(0, len(records), BATCH):
+                await store.append(records[start : start + BATCH])
+                update(min(start + BATCH, len(records)))
+            row = Row(APPEND_V4, backend, len(records), now() - started, "the same batches")
+    finally:
+        await store.close()
+    reporter.result(row)
+    return row
+
+
 async def _sqlite(records: Sequence[LogRecord], reporter: Reporter) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="crisis-bench-read-") as tmp:
         engine = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'crisis.db'}")
-        return await _measure(engine, "SQLite", records, reporter)
+        before = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'random-ids.db'}")
+        random_ids = await _append_only(before, "SQLite", with_random_ids(records), reporter)
+        return [random_ids, *await _measure(engine, "SQLite", records, reporter)]
 
 
 async def _postgres(pg: Postgres, records: Sequence[LogRecord], reporter: Reporter) -> list[Row]:
     async with fresh_schema(pg) as schema:
+        before = make_engine(pg.url, **search_path(schema))
+        random_ids = await _append_only(before, "PostgreSQL", with_random_ids(records), reporter)
+    async with fresh_schema(pg) as schema:
         engine = make_engine(pg.url, **search_path(schema))
-        return await _measure(engine, "PostgreSQL", records, reporter)
+        return [random_ids, *await _measure(engine, "PostgreSQL", records, reporter)]
 
 
 async def run(
@@ -170,7 +204,10 @@ async def run(
             "timed in this process; no broker, no database.",
             f"**{APPEND}**: the chained records written with `EventStore.append` in batches of "
             f"{BATCH} (one transaction each, chain heads moved in it), by this process: the "
-            "storage layer alone, to compare with the end-to-end figure and with eventsourcing.",
+            "storage layer alone, to compare with the end-to-end figure and with eventsourcing. "
+            "Event ids are time-ordered (version 7), as every publisher makes them; "
+            f"**{APPEND_V4}** writes the same records with random ids in the indexed column "
+            "first, into a database of its own, for the same-run comparison.",
             "**read**: the whole log streamed back in position order with the store's default "
             "chunk (keyset pagination, a pooled connection per chunk): raw SQLAlchemy rows; "
             "`LogRecord` objects; and `LogRecord.event()` decoding each into its pydantic event "

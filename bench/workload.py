@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from uuid import UUID
 
 from schemas import subjects
 from schemas.envelope import Envelope
 from schemas.events import BilanAssessed, IncidentReported, MainCouranteEntryRecorded
+from schemas.ids import event_id_at
 from schemas.wire import encode
 from services.runtime.publish import headers_for
 
@@ -110,7 +110,11 @@ def events(n: int, seed: int = SEED) -> Iterator[Envelope]:
         cls, payload, _ = rng.choice(classes)
         yield cls.model_validate(
             {
-                "event_id": UUID(int=rng.getrandbits(128), version=4),
+                # Time-ordered, as every publisher's ids are (schemas.ids), seeded.
+                "event_id": event_id_at(
+                    int((STORM_ALEX + timedelta(seconds=i)).timestamp() * 1000),
+                    rng.getrandbits(74),
+                ),
                 "crisis_id": rng.choice(crises),
                 "occurred_at": STORM_ALEX + timedelta(seconds=i),
                 "received_at": (STORM_ALEX + timedelta(seconds=i, milliseconds=250)).astimezone(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.ids import new_event_id
 from schemas.types import CrisisId, Instant, ShortText, Token
 
 # The département's standing watch: always open, it receives what arrives outside any crisis.
@@ -39,8 +40,9 @@ class Envelope(BaseModel):
     type: str = Field(description="Stable wire name of the event type: `<aggregate>.<event>`.")
     schema_version: int = Field(description="Version of this event type's schema.")
     event_id: UUID = Field(
-        default_factory=uuid4,
-        description="Unique id of the event; sent as `Nats-Msg-Id`, so JetStream drops duplicates.",
+        default_factory=new_event_id,
+        description="Unique id of the event (UUID version 7: time-ordered); sent as `Nats-Msg-Id`, "
+        "so JetStream drops duplicates.",
     )
     crisis_id: CrisisId
     occurred_at: Instant = Field(

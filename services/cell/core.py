@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
-from uuid import uuid4
 
 from schemas.envelope import STANDING_WATCH, Envelope, Status
 from schemas.events import (
@@ -22,6 +21,7 @@ from schemas.events import (
     IncidentReported,
     IncidentUpdated,
 )
+from schemas.ids import new_event_id
 from services.cell import commands as c
 from services.cell.attach import AttachRefused, attach_incident
 from services.cell.people import Person, Role
@@ -61,7 +61,7 @@ class _Act:
     def envelope(self, **extra: Any) -> dict[str, Any]:
         exercise = bool(self.picture and self.picture["exercise"])
         return {
-            "event_id": uuid4(),
+            "event_id": new_event_id(),
             "crisis_id": self.command.crisis_id,
             "occurred_at": self.now,
             "received_at": self.now,
