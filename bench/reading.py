@@ -7,7 +7,6 @@ import random
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -141,7 +140,7 @@ def with_random_ids(records: Sequence[LogRecord], seed: int = SEED) -> list[LogR
     """The same records with random (version 4) event ids in the indexed column, as publishers
     made them before `schemas.ids`: what the unique index on event ids cost then."""
     rng = random.Random(seed)
-    return [replace(r, event_id=UUID(int=rng.getrandbits(128), version=4)) for r in records]
+    return [r._replace(event_id=UUID(int=rng.getrandbits(128), version=4)) for r in records]
 
 
 async def _append_only(

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.eventlog.core import LogRecord
 from services.eventlog.tables import events
 
-FIELDS = tuple(LogRecord.__dataclass_fields__)
+FIELDS = LogRecord._fields
 MAX_POSITION = 2**63 - 1
 
 
@@ -221,9 +221,9 @@ async def insert(conn: AsyncConnection, records: Sequence[LogRecord]) -> None:
     driver = (await conn.get_raw_connection()).driver_connection
     try:
         if conn.dialect.name == "postgresql":
-            rows = [tuple(getattr(r, name) for name in FIELDS) for r in records]
+            # Records are tuples in FIELDS order already.
             await driver.copy_records_to_table(  # type: ignore[union-attr]
-                events.name, records=rows, columns=list(FIELDS)
+                events.name, records=records, columns=list(FIELDS)
             )
         else:
             sql = insert_statement(conn.dialect).sql

@@ -84,7 +84,7 @@ def _rehashed(records: Sequence[LogRecord]) -> list[LogRecord]:
     prev, out = GENESIS_HASH, []
     for record in records:
         digest = chain_hash(prev, record.crisis_seq, record.position, record.payload)
-        out.append(replace(record, prev_hash=prev, hash=digest))
+        out.append(record._replace(prev_hash=prev, hash=digest))
         prev = digest
     return out
 
@@ -277,7 +277,7 @@ def test_an_intact_chain_has_no_fault_and_the_cursor_ends_at_its_head() -> None:
 
 
 def _payload_changed(records: list[LogRecord]) -> list[LogRecord]:
-    records[2] = replace(records[2], payload=records[2].payload.replace("Vésubie", "Roya"))
+    records[2] = records[2]._replace(payload=records[2].payload.replace("Vésubie", "Roya"))
     return records
 
 
@@ -286,13 +286,13 @@ def _record_missing(records: list[LogRecord]) -> list[LogRecord]:
 
 
 def _removed_and_renumbered(records: list[LogRecord]) -> list[LogRecord]:
-    return records[:2] + [replace(r, crisis_seq=r.crisis_seq - 1) for r in records[3:]]
+    return records[:2] + [r._replace(crisis_seq=r.crisis_seq - 1) for r in records[3:]]
 
 
 def _positions_swapped(records: list[LogRecord]) -> list[LogRecord]:
     second, third = records[1], records[2]
-    records[1] = replace(second, position=third.position)
-    records[2] = replace(third, position=second.position)
+    records[1] = second._replace(position=third.position)
+    records[2] = third._replace(position=second.position)
     return _rehashed(records)
 
 
