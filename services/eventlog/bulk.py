@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from sqlalchemy import (
     BigInteger,
@@ -79,12 +79,27 @@ def record_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
     return _compiled(_position_range(columns, with_crisis=with_crisis), dialect)
 
 
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown
+
+
+def uuid_from_hex(text: str) -> UUID:
+    """The UUID of 32 hex digits as SQLAlchemy stores it on SQLite, built as `UUID(hex=...)`
+    builds it (its two slots) without its checks for other spellings: 0.6 µs against 1.6. The
+    stored text is what `UUID.hex` wrote; a test holds the two equal."""
+    made = _new(UUID)
+    _set(made, "int", int(text, 16))
+    _set(made, "is_safe", _UNKNOWN)
+    return made
+
+
 def sqlite_record(row: Sequence[Any]) -> LogRecord:
     """A LogRecord from a SQLite `events` row as the driver gives it: what SQLAlchemy's column
     types would make of it (UUIDs from hex, aware UTC instants), without their per-value cost."""
     return LogRecord(
         row[0],
-        UUID(hex=row[1]),
+        uuid_from_hex(row[1]),
         row[2],
         row[3],
         row[4],
@@ -95,8 +110,8 @@ def sqlite_record(row: Sequence[Any]) -> LogRecord:
         _sqlite_read_instant(row[9]),
         row[10],
         row[11],
-        None if row[12] is None else UUID(hex=row[12]),
-        None if row[13] is None else UUID(hex=row[13]),
+        None if row[12] is None else uuid_from_hex(row[12]),
+        None if row[13] is None else uuid_from_hex(row[13]),
         row[14],
         row[15],
         row[16],
