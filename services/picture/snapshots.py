@@ -310,7 +310,7 @@ class StoredPicture:
             self.parse(section, list(self._stored.get(section, ())))
         incidents = self.picture["incidents"]
         stored_states = self._states.get("incidents", {})
-        open_incidents = sum(1 for key, state in stored_states.items() if state == "open") + sum(
+        open_incidents = sum(1 for state in stored_states.values() if state == "open") + sum(
             1
             for key, incident in incidents.items()
             if key not in stored_states and incident["state"] == "open"

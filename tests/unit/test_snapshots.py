@@ -34,6 +34,7 @@ from tests.unit.test_picture_properties import (
     INCIDENTS,
     T0,
     Delivery,
+    _fold,
     _stored,
     events,
 )
@@ -123,13 +124,8 @@ def test_a_stored_picture_folded_on_shows_and_makes_the_picture_of_the_whole_fol
     """As an as-of read does: a snapshot, its entries left stored, then the tail in one run."""
     cut = data.draw(st.integers(0, len(log)), label="snapshot after")
     at = data.draw(st.sampled_from([T0, T0 + timedelta(days=400)]), label="shown at").isoformat()
-    whole: views.Pictures = {}
-    for wire, position, recorded_at in log:
-        views.fold_any(whole, wire, position, recorded_at)
-    before: views.Pictures = {}
-    for wire, position, recorded_at in log[:cut]:
-        views.fold_any(before, wire, position, recorded_at)
-    for crisis_id, picture in whole.items():
+    before = _fold(log[:cut])
+    for crisis_id, picture in _fold(log).items():
         if crisis_id in before:
             stored = unpack(encode_snapshot(before[crisis_id]))
         else:
