@@ -19,9 +19,13 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     Integer,
+    LargeBinary,
     Select,
     String,
     bindparam,
+    cast,
+    func,
+    literal_column,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -127,14 +131,23 @@ def _sqlite_read_instant(text: str) -> datetime:
 
 @cache
 def chain_statement(dialect: Dialect) -> Compiled:
-    """What a verification reads of a crisis' records after a sequence number, in chain order."""
+    """What a verification reads of a crisis' records after a sequence number, in chain order.
+
+    The payload comes as its UTF-8 bytes, which the hash covers: the driver does not decode it
+    into text for the verification to encode it back.
+    """
+    payload = (
+        func.convert_to(events.c.payload, literal_column("'UTF8'"))
+        if dialect.name == "postgresql"
+        else cast(events.c.payload, LargeBinary)
+    )
     query = (
         select(
             events.c.crisis_seq,
             events.c.position,
             events.c.prev_hash,
             events.c.hash,
-            events.c.payload,
+            payload,
         )
         .where(
             events.c.crisis_id == bindparam("crisis", type_=String),

@@ -135,11 +135,11 @@ def decode_delivery(delivery: Delivery) -> Decoded | Undecodable:
     return Decoded(delivery, event, payload)
 
 
-def chain_hash(prev_hash: str, crisis_seq: int, position: int, payload: str) -> str:
-    """The hash of a record: it covers the previous hash, so a change anywhere breaks the rest."""
-    digest = hashlib.sha256()
-    digest.update(f"{prev_hash}|{crisis_seq}|{position}|".encode())
-    digest.update(payload.encode())
+def chain_hash(prev_hash: str, crisis_seq: int, position: int, payload: str | bytes) -> str:
+    """The hash of a record: it covers the previous hash, so a change anywhere breaks the rest.
+    `payload` is the stored JSON, as text or as its UTF-8 bytes."""
+    digest = hashlib.sha256(f"{prev_hash}|{crisis_seq}|{position}|".encode())
+    digest.update(payload if isinstance(payload, bytes) else payload.encode())
     return digest.hexdigest()
 
 
@@ -222,17 +222,18 @@ class Chained(Protocol):
     @property
     def hash(self) -> str: ...
     @property
-    def payload(self) -> str: ...
+    def payload(self) -> str | bytes: ...
 
 
 class ChainLink(NamedTuple):
-    """A record's place in its chain, its hashes and its payload: all a verification reads."""
+    """A record's place in its chain, its hashes and its payload (its UTF-8 bytes): all a
+    verification reads."""
 
     crisis_seq: int
     position: int
     prev_hash: str
     hash: str
-    payload: str
+    payload: bytes
 
 
 def verify_chain(

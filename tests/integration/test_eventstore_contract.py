@@ -118,7 +118,7 @@ async def test_a_small_chunk_pages_through_every_record_in_order(store: EventSto
     assert await _all(store.read(ALEX, chunk=7)) == alex
     links = [link async for chunk in store.read_links(ALEX, chunk=7) for link in chunk]
     assert links == [
-        ChainLink(r.crisis_seq, r.position, r.prev_hash, r.hash, r.payload) for r in alex
+        ChainLink(r.crisis_seq, r.position, r.prev_hash, r.hash, r.payload.encode()) for r in alex
     ]
     assert [chunk async for chunk in store.read_links("unknown-crisis")] == []
 
@@ -274,6 +274,21 @@ async def test_importing_the_same_archive_twice_adds_nothing_the_second_time(
     again = await import_log(other_store, archive, chunk=4)
     assert again == ImportResult(read=10, added=0, already_held=10)
     assert await _all(other_store.read()) == records
+
+
+async def test_verify_log_hashes_the_stored_bytes_of_escapes_and_accents_as_written(
+    store: EventStore,
+) -> None:
+    # Verification reads payloads as bytes (CAST on SQLite, convert_to on PostgreSQL, where a
+    # cast to bytea would read backslashes as escapes).
+    text = 'Message "urgent" de C:\\CODIS\\06 : évacuation \\n à Saint-Martin-Vésubie 🚒'
+    entry = sample_event(MainCouranteEntryRecorded, event_id=uuid4(), crisis_id=ALEX, text=text)
+    [record] = chained([entry])
+    await store.append([record])
+
+    [links] = [chunk async for chunk in store.read_links(ALEX)]
+    assert links[0].payload == record.payload.encode()
+    assert await verify_log(store) == []
 
 
 async def test_verify_log_reports_a_payload_changed_in_the_database(store: EventStore) -> None:
