@@ -6,7 +6,9 @@ fresh process (`python -m bench.verify probe MODE DB_URL`), times:
 
 - `links`: `EventStore.read_links` alone, every chunk of the crisis read and dropped: the floor;
 - `hash`: the same, plus `chain_hash` of every link and nothing else;
-- `verify`: `verify_log`, what `crisis log verify` runs (its progress bar aside);
+- `alone`: `verify_log` walking the chain in this process only (before parts);
+- `verify`: `verify_log` with the database's URL, what `crisis log verify` runs (its progress bar
+  aside): a long crisis in two parts at once, the second in a spawned process;
 - `records`: the way verification read the log before: every column through SQLAlchemy
   (`read_rows`, the crisis' position order being its chain order) into `LogRecord`, then
   `verify_chain`.
@@ -44,7 +46,8 @@ TARGET = 200_000
 MODES = {
     "links": "read_links only (the floor)",
     "hash": "read_links + chain_hash of every link",
-    "verify": "verify_log (crisis log verify)",
+    "alone": "verify_log in this process alone (as before)",
+    "verify": "verify_log with the database URL (crisis log verify: in two parts at once)",
     "records": "every column through SQLAlchemy into LogRecord + verify_chain (as before)",
 }
 
@@ -60,8 +63,8 @@ async def probe(mode: str, url: str) -> dict[str, float]:
     seen = 0
     try:
         started = now()
-        if mode == "verify":
-            faults = await verify_log(store)
+        if mode in ("verify", "alone"):
+            faults = await verify_log(store, database_url=url if mode == "verify" else None)
             if faults:
                 raise SystemExit(f"the benchmark log does not verify: {faults}")
             seen = await store.count(CRISIS)

@@ -155,12 +155,17 @@ def log_verify(
 ) -> None:
     """Check the hash chain; report the first changed, missing or reordered record and exit 1."""
 
+    database_url = _settings().database_url
+
     async def run(store: EventStore) -> tuple[int, list[Any]]:
         total = await store.count(crisis)
         with _progress(total, "verify") as bar:
             task = bar.add_task("verify", total=total)
             faults = await verify_log(
-                store, crisis_id=crisis, progress=lambda n: bar.advance(task, n)
+                store,
+                crisis_id=crisis,
+                progress=lambda n: bar.advance(task, n),
+                database_url=database_url,
             )
         return total, faults
 

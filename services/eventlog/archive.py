@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -14,13 +17,17 @@ from schemas.wire import REGISTRY
 from services.eventlog.core import (
     ChainCursor,
     ChainFault,
+    ChainHead,
+    ChainLink,
     Decoded,
     Delivery,
     chain,
+    chain_problem,
     first_of_each_id,
     verify_chain,
 )
-from services.eventlog.store import CrisisLog, EventStore
+from services.eventlog.store import LAST_SEQ, CrisisLog, EventStore
+from services.runtime.database import make_engine
 
 VERIFY_CHUNK = 5000
 
@@ -129,29 +136,83 @@ async def import_log(
 
 
 async def verify_log(
-    store: EventStore, *, crisis_id: str | None = None, progress: Progress = _no_progress
+    store: EventStore,
+    *,
+    crisis_id: str | None = None,
+    progress: Progress = _no_progress,
+    database_url: str | None = None,
 ) -> list[ChainFault]:
-    """Check the chain of one crisis or of all; return the first fault of each broken crisis."""
+    """Check the chain of one crisis or of all; return the first fault of each broken crisis.
+
+    With `database_url` (where `store` reads), a crisis of `PARALLEL_FROM` records or more is
+    checked in two parts at once, the second by a process of its own (`verify_in_halves`).
+    """
     crises = [c for c in await store.crises() if crisis_id in (None, c.crisis_id)]
     if crisis_id is not None and not crises:
         return [ChainFault(crisis_id, 0, None, "the log holds no event of this crisis")]
     faults = []
     for crisis in crises:
-        fault = await _verify_crisis(store, crisis, progress)
+        if database_url is not None and crisis.events >= PARALLEL_FROM:
+            fault = await verify_in_halves(store, database_url, crisis, progress)
+        else:
+            fault = _end_fault(crisis, *await _verify_range(store, crisis.crisis_id, progress))
         if fault is not None:
             faults.append(fault)
     return faults
 
 
-async def _verify_crisis(
-    store: EventStore, crisis: CrisisLog, progress: Progress
-) -> ChainFault | None:
-    cursor = ChainCursor()
-    async for links in store.read_links(crisis.crisis_id, chunk=VERIFY_CHUNK):
-        fault, cursor = verify_chain(crisis.crisis_id, links, cursor)
+@dataclass(frozen=True, slots=True)
+class RangeCheck:
+    """A stretch of a crisis' chain walked: its first fault, its first link, where it ended."""
+
+    fault: ChainFault | None
+    first: ChainLink | None
+    cursor: ChainCursor
+
+
+async def _verify_range(
+    store: EventStore,
+    crisis_id: str,
+    progress: Progress,
+    *,
+    after: int = 0,
+    until: int = LAST_SEQ,
+) -> tuple[ChainFault | None, ChainCursor]:
+    """Walk records `after` < seq <= `until` from the start of the chain (`after` 0)."""
+    found = await _walk(store, crisis_id, progress, after=after, until=until, start=ChainCursor())
+    return found.fault, found.cursor
+
+
+async def _walk(
+    store: EventStore,
+    crisis_id: str,
+    progress: Progress,
+    *,
+    after: int,
+    until: int,
+    start: ChainCursor | None,
+) -> RangeCheck:
+    """Walk records `after` < seq <= `until` from `start`; with no `start`, from the first link
+    read, taken as it says (its link to the record before is checked by whoever joins the
+    stretches)."""
+    cursor, first = start, None
+    async for links in store.read_links(crisis_id, after=after, until=until, chunk=VERIFY_CHUNK):
+        if first is None:
+            first = links[0]
+        if cursor is None:
+            cursor = ChainCursor(ChainHead(crisis_seq=after, hash=first.prev_hash))
+        fault, cursor = verify_chain(crisis_id, links, cursor)
         if fault is not None:
-            return fault
+            return RangeCheck(fault, first, cursor)
         progress(len(links))
+    return RangeCheck(None, first, cursor or ChainCursor(ChainHead(crisis_seq=after)))
+
+
+def _end_fault(
+    crisis: CrisisLog, fault: ChainFault | None, cursor: ChainCursor
+) -> ChainFault | None:
+    if fault is not None:
+        return fault
     if (cursor.head.crisis_seq, cursor.head.hash) != (crisis.events, crisis.head_hash):
         return ChainFault(
             crisis.crisis_id,
@@ -161,3 +222,86 @@ async def _verify_crisis(
             "recorded (records missing at the end)",
         )
     return None
+
+
+# A crisis of this many records or more is verified in two parts at once (with a database URL).
+PARALLEL_FROM = 200_000
+# The share of the records the worker process walks: it starts by importing what this process
+# has (about 1.8 s of CPU before its first record on this 2-core machine, measured on a 1M-event
+# log, against 5.3 s for the whole walk), so it gets the smaller part and both end together.
+SECOND_SHARE = 1 / 3
+# How often the progress of the other process is read while this one waits for it.
+_POLL_S = 0.2
+
+
+async def verify_in_halves(
+    store: EventStore, database_url: str, crisis: CrisisLog, progress: Progress
+) -> ChainFault | None:
+    """Verify a crisis' chain in two parts at once: this process walks the first, a process of
+    its own (spawned, on `database_url`) the last `SECOND_SHARE`, each hashing its own records.
+
+    Each record carries the hash of the one before it, so a record is checked with its own row
+    alone, and the parts meet on one link: the first record of the second half must follow the
+    last of the first (`chain_problem` on it, as a walk from the start would). The fault reported
+    is the one a walk from the start would meet first.
+    """
+    split = crisis.events - int(crisis.events * SECOND_SHARE)
+    done = multiprocessing.get_context("spawn").Value("q", 0)
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_share_progress,
+        initargs=(done,),
+    ) as pool:
+        second = loop.run_in_executor(pool, _walk_in_process, database_url, crisis.crisis_id, split)
+        seen_there = 0
+
+        def both(count: int) -> None:
+            nonlocal seen_there
+            there = done.value
+            progress(count + there - seen_there)
+            seen_there = there
+
+        fault, cursor = await _verify_range(store, crisis.crisis_id, both, until=split)
+        while not second.done():
+            await asyncio.wait([second], timeout=_POLL_S)
+            both(0)
+        later: RangeCheck = await second
+        both(0)
+    if fault is not None:
+        return fault
+    if later.first is None:
+        return _end_fault(crisis, None, cursor)
+    problem = chain_problem(
+        later.first, cursor.head.crisis_seq, cursor.head.hash, cursor.last_position
+    )
+    if problem is not None:
+        at = min(later.first.crisis_seq, cursor.head.crisis_seq + 1)
+        return ChainFault(crisis.crisis_id, at, later.first.position, problem)
+    return _end_fault(crisis, later.fault, later.cursor)
+
+
+_shared_progress: Any = None
+
+
+def _share_progress(counter: Any) -> None:
+    global _shared_progress  # noqa: PLW0603 (the worker process' one counter)
+    _shared_progress = counter
+
+
+def _walk_in_process(database_url: str, crisis_id: str, after: int) -> RangeCheck:
+    """The second part's walk, in the worker process: records after `after`."""
+
+    def counted(count: int) -> None:
+        with _shared_progress.get_lock():
+            _shared_progress.value += count
+
+    async def walk() -> RangeCheck:
+        store = EventStore(make_engine(database_url))
+        try:
+            return await _walk(store, crisis_id, counted, after=after, until=LAST_SEQ, start=None)
+        finally:
+            await store.close()
+
+    return asyncio.run(walk())

@@ -131,7 +131,8 @@ def _sqlite_read_instant(text: str) -> datetime:
 
 @cache
 def chain_statement(dialect: Dialect) -> Compiled:
-    """What a verification reads of a crisis' records after a sequence number, in chain order.
+    """What a verification reads of a crisis' records in a range of sequence numbers
+    (after, until], in chain order.
 
     The payload comes as its UTF-8 bytes, which the hash covers: the driver does not decode it
     into text for the verification to encode it back.
@@ -152,6 +153,7 @@ def chain_statement(dialect: Dialect) -> Compiled:
         .where(
             events.c.crisis_id == bindparam("crisis", type_=String),
             events.c.crisis_seq > bindparam("after", type_=Integer),
+            events.c.crisis_seq <= bindparam("until", type_=Integer),
         )
         .order_by(events.c.crisis_seq)
         .limit(bindparam("chunk", type_=Integer))

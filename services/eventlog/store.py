@@ -34,6 +34,8 @@ from services.eventlog.tables import chain_heads, events, rejected_inputs
 from services.runtime.database import make_engine
 
 _RECORD_COLUMNS = [events.c[name] for name in bulk.FIELDS]
+# The last sequence number a crisis can reach (`crisis_seq` is a 32-bit integer).
+LAST_SEQ = 2**31 - 1
 _MOVE_HEAD = (
     chain_heads.update()
     .where(chain_heads.c.crisis_id == bindparam("b_crisis_id"))
@@ -420,15 +422,15 @@ class EventStore:
                         await pending
 
     async def read_links(
-        self, crisis_id: str, *, chunk: int = 5000
+        self, crisis_id: str, *, after: int = 0, until: int = LAST_SEQ, chunk: int = 5000
     ) -> AsyncIterator[list[ChainLink]]:
-        """One crisis' chain links in chain order, a chunk at a time, straight from the driver:
-        what `crisis log verify` reads (the rest of each record it does not need)."""
+        """One crisis' chain links in chain order (sequence numbers after `after`, up to
+        `until`), a chunk at a time, straight from the driver: what `crisis log verify` reads
+        (the rest of each record it does not need)."""
         statement = bulk.chain_statement(self.engine.dialect)
-        after = 0
         async with self.engine.connect() as conn:
             while True:
-                values = {"crisis": crisis_id, "after": after, "chunk": chunk}
+                values = {"crisis": crisis_id, "after": after, "until": until, "chunk": chunk}
                 rows = await bulk.fetch(conn, statement, values)
                 if rows:
                     yield [ChainLink(*row) for row in rows]
