@@ -17,6 +17,9 @@ Modes:
   saved inline as before (plain JSON, awaited in `apply`), then handed to the writer's task
   (encoded incrementally, compressed and written off the path); the longest pause between two
   events folded, the pauses at snapshots, and the snapshot bytes each way kept in the table;
+- `lag SAMPLES SEED`: SAMPLES as-of reads at random positions of the crisis' last tenth, served
+  on the event loop (as before) then off it (as `GET .../picture?position=` does), twice each,
+  while a 1 ms ticker on the loop measures how late it wakes: a live client's wait;
 - `asof FIRST LAST SAMPLES SEED`: the picture as of SAMPLES instants drawn uniformly between
   FIRST and LAST (ISO), then at SAMPLES positions drawn uniformly over the crisis' positions, as
   served (`stored_picture_at` + the view's JSON bytes) and then made whole (`picture_at`); every
@@ -41,7 +44,12 @@ from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Picture
 from services.picture.live import LivePictures
-from services.picture.snapshots import SnapshotStore, picture_at, stored_picture_at
+from services.picture.snapshots import (
+    SnapshotStore,
+    StoredPicture,
+    picture_at,
+    stored_picture_at,
+)
 from services.runtime.database import make_engine
 from services.runtime.memory import tune_for_services
 
@@ -147,6 +155,63 @@ async def as_of(
     }
 
 
+async def _ticks(lags: list[float], stop: asyncio.Event) -> None:
+    """What a live client's turn waits: how late each 1 ms sleep of the loop wakes, in ms."""
+    while not stop.is_set():
+        begun = now()
+        await asyncio.sleep(0.001)
+        lags.append((now() - begun - 0.001) * 1000)
+
+
+async def _served_inline(
+    store: EventStore, snapshots: SnapshotStore, crisis_id: str, at: int
+) -> None:
+    """An as-of read as served before: folded, shown and encoded on the event loop."""
+    stored = await snapshots.stored(crisis_id, at) or StoredPicture.new(crisis_id)
+    async for rows in store.read_payloads(
+        crisis_id, after=stored.picture["position"], until_position=at, chunk=5000
+    ):
+        stored.fold_run(rows)
+    stored.shown_json(stored.picture["recorded_at"] or "")
+
+
+async def _served(store: EventStore, snapshots: SnapshotStore, crisis_id: str, at: int) -> None:
+    """An as-of read as `GET .../picture?position=` serves it: folded, shown and encoded in a
+    worker thread."""
+    stored = await stored_picture_at(store, snapshots, crisis_id, position=at)
+    await asyncio.to_thread(stored.shown_json, stored.picture["recorded_at"] or "")
+
+
+async def loop_lag(store: EventStore, crisis_id: str, samples: int, seed: int) -> dict[str, Any]:
+    """The event loop's lag while as-of reads are served one after the other, inline then off
+    the loop, twice each, at the same random positions of the crisis' last tenth."""
+    snapshots = SnapshotStore(store.engine)
+    last = await store.last_position()
+    rng = random.Random(seed)
+    positions = [rng.randint(last - last // 10, last) for _ in range(samples)]
+    result: dict[str, Any] = {}
+    for name, serve in (("inline", _served_inline), ("threaded", _served)) * 2:
+        lags: list[float] = []
+        stop = asyncio.Event()
+        ticking = asyncio.create_task(_ticks(lags, stop))
+        started = now()
+        for position in positions:
+            await serve(store, snapshots, crisis_id, position)
+        read_ms = (now() - started) / len(positions) * 1000
+        stop.set()
+        await ticking
+        lags.sort()
+        runs = result.setdefault(name, [])
+        runs.append(
+            {
+                "mean_read_ms": read_ms,
+                "lag_p99_ms": lags[int(len(lags) * 0.99)],
+                "lag_max_ms": lags[-1],
+            }
+        )
+    return result
+
+
 class InlineSnapshots(SnapshotStore):
     """Snapshots as they were saved before: the whole picture as plain JSON, no thinning."""
 
@@ -242,6 +307,8 @@ async def main(argv: list[str]) -> dict[str, Any]:
             result = await rebuild(store, crisis_id)
         elif mode == "snapshot":
             result = await rebuild(store, crisis_id, int(rest[0]))
+        elif mode == "lag":
+            result = await loop_lag(store, crisis_id, int(rest[0]), int(rest[1]))
         elif mode == "asof":
             first, last = datetime.fromisoformat(rest[0]), datetime.fromisoformat(rest[1])
             result = await as_of(

@@ -397,7 +397,7 @@ def _picture_routes(
         crisis_id: str,
         as_of: Annotated[datetime | None, Query(description="ISO instant with offset.")] = None,
         position: Annotated[int | None, Query(ge=0, description="Stream position.")] = None,
-    ) -> JSON:
+    ) -> Response:
         """The picture now, or as it stood at `as_of` (what the cell knew then) or `position`.
 
         Returned as a response, not a dict: FastAPI would walk the whole picture to encode it,
@@ -408,7 +408,8 @@ def _picture_routes(
             picture, at = await picture_then(crisis_id, None, None)
             return JSON(view(picture, at))
         stored, at = await stored_then(crisis_id, position, as_of)
-        return JSON(stored.shown(at))
+        # Shown and encoded off the event loop, as it was folded: live clients keep their turns.
+        return Response(await asyncio.to_thread(stored.shown_json, at), media_type=JSON.media_type)
 
     @api.get("/crises/{crisis_id}/diff")
     async def crisis_diff(
