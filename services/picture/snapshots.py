@@ -33,7 +33,7 @@ from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Event, Picture, fold, fold_run, new_picture
-from services.picture.views import view
+from services.picture.views import is_overdue, view
 
 COMPRESSED = "z1:"
 # The latest snapshots of a crisis kept whatever their size (a resume, recent as-of reads).
@@ -54,9 +54,14 @@ KEYED: dict[Keyed, tuple[str, ...]] = {
     "resources": ("resource_id",),
     "decisions": ("decision_id",),
 }
-# The sections the view reads entry by entry (overdue flags): a stored picture parses them whole
-# to be shown; of the others it shows the stored bytes, and counts their entries by state.
-SHOWN_PARSED: tuple[Keyed, ...] = ("tasks", "follow_ups")
+# The sections whose entries the view flags when overdue, and the field of their due instant: a
+# stored picture flags the entries it holds unparsed from the index (their state and due), and
+# appends the flag to their stored bytes.
+# (The field of the due instant, and the view's count of those overdue.)
+DUE: dict[Keyed, tuple[str, str]] = {
+    "tasks": ("due_at", "overdue_tasks"),
+    "follow_ups": ("due", "overdue_follow_ups"),
+}
 # A summed figure shares its map of contributing events with its running sum (fold._count_part):
 # stored once, shared again when read.
 _SHARED_EVENTS = "bilan_sums"
@@ -66,11 +71,13 @@ _INDEX_LENGTH = 4
 
 @dataclass(frozen=True)
 class EncodedEntry:
-    """One entry of a keyed section, encoded: its JSON, and its state (for counts unparsed)."""
+    """One entry of a keyed section, encoded: its JSON, its state and when it is due (what the
+    view counts and flags of an entry it does not parse)."""
 
     key: str
     json: bytes
     state: str | None
+    due: str | None
 
 
 @dataclass(frozen=True)
@@ -122,15 +129,16 @@ class PictureEncoder:
         self, section: str, entries: Mapping[str, Mapping[str, object]]
     ) -> dict[str, EncodedEntry]:
         cache = self._cache.setdefault(section, {})
+        due = DUE[section][0] if section in DUE else None
         for key in self._dirty.pop(section, {}):
             if key in entries:
-                cache[key] = _encoded(key, entries[key])
+                cache[key] = _encoded(key, entries[key], due)
             else:
                 cache.pop(key, None)
         if len(cache) != len(entries):
             # Entries not seen come in (a picture resumed from a snapshot, a first encoding).
             cache.clear()
-            cache.update((key, _encoded(key, value)) for key, value in entries.items())
+            cache.update((key, _encoded(key, value, due)) for key, value in entries.items())
         return cache
 
 
@@ -148,9 +156,15 @@ def touched_keys(event: Event) -> Iterable[tuple[Keyed, list[str]]]:
             yield section, keys
 
 
-def _encoded(key: str, value: Mapping[str, object]) -> EncodedEntry:
+def _encoded(key: str, value: Mapping[str, object], due_field: str | None) -> EncodedEntry:
     state = value.get("state")
-    return EncodedEntry(key, orjson.dumps(value), state if isinstance(state, str) else None)
+    due = value.get(due_field) if due_field else None
+    return EncodedEntry(
+        key,
+        orjson.dumps(value),
+        state if isinstance(state, str) else None,
+        due if isinstance(due, str) else None,
+    )
 
 
 def _head(picture: Picture) -> dict[str, object]:
@@ -187,14 +201,14 @@ def encode_snapshot(picture: Picture) -> bytes:
 
 def pack(snapshot: EncodedSnapshot) -> bytes:
     """The packed bytes of an encoded snapshot: the index's length (4 bytes, little-endian), the
-    index (JSON: the head, then each section's entries as `[key, length, state]`), then each
+    index (JSON: the head, then each section's entries as `[key, length, state, due]`), then each
     entry's JSON in the index's order; the whole compressed with zstd. zstd releases the GIL:
     run it in a thread."""
     index = orjson.dumps(
         {
             "head": orjson.Fragment(snapshot.head),
             "sections": [
-                [name, [[e.key, len(e.json), e.state] for e in entries]]
+                [name, [[e.key, len(e.json), e.state, e.due] for e in entries]]
                 for name, entries in snapshot.sections
             ],
         }
@@ -218,15 +232,15 @@ def unpack(packed: bytes) -> StoredPicture:
     head: dict[str, Any] = index["head"]
     _share_events(head)
     stored: dict[str, dict[str, bytes]] = {}
-    states: dict[str, dict[str, str | None]] = {}
+    summaries: dict[str, dict[str, Summary]] = {}
     for name, entries in index["sections"]:
         raw = stored[name] = {}
-        state = states[name] = {}
-        for key, size, entry_state in entries:
+        summary = summaries[name] = {}
+        for key, size, state, due in entries:
             raw[key] = body[offset : offset + size]
-            state[key] = entry_state
+            summary[key] = (state, due)
             offset += size
-    return StoredPicture(head, stored, states)
+    return StoredPicture(head, stored, summaries)
 
 
 def decode_snapshot(stored: str | bytes) -> Picture:
@@ -257,10 +271,10 @@ class StoredPicture:
         self,
         head: dict[str, Any],
         stored: dict[str, dict[str, bytes]],
-        states: dict[str, dict[str, str | None]],
+        summaries: dict[str, dict[str, Summary]],
     ) -> None:
         self._stored = stored
-        self._states = states
+        self._summaries = summaries
         picture = dict(head)
         for name, entries in stored.items():
             picture[name] = {key: orjson.Fragment(raw) for key, raw in entries.items()}
@@ -282,7 +296,7 @@ class StoredPicture:
             raw = stored.pop(key, None)
             if raw is not None:
                 entries[key] = orjson.loads(raw)
-                del self._states[section][key]
+                del self._summaries[section][key]
 
     def decode(self, payload: str | bytes) -> Event:
         """A stored event as the fold takes it (`wire_event`), the entries it names parsed."""
@@ -309,17 +323,53 @@ class StoredPicture:
 
     def shown(self, at: str) -> dict[str, object]:
         """The picture as shown at instant `at` (`views.view`), with the entries no event
-        touched written as they were stored."""
-        for section in SHOWN_PARSED:
-            self.parse(section, list(self._stored.get(section, ())))
-        incidents = self.picture["incidents"]
-        stored_states = self._states.get("incidents", {})
-        open_incidents = sum(1 for state in stored_states.values() if state == "open") + sum(
+        touched written as they were stored: counted and flagged overdue from the index (their
+        state and due), the flag appended to their bytes."""
+        held = cast("dict[str, Any]", self.picture)
+        parsed = dict(held)
+        for section in DUE:
+            if section in held and self._stored.get(section):
+                stored = self._stored[section]
+                parsed[section] = {k: v for k, v in held[section].items() if k not in stored}
+        shown = view(cast("Picture", parsed), at, open_incidents=self._open_incidents())
+        for section, (_, overdue_count) in DUE.items():
+            unparsed = self._stored.get(section)
+            if not unparsed:
+                continue
+            summaries = self._summaries[section]
+            flagged = cast("dict[str, Any]", shown[section])
+            merged: dict[str, object] = {}
+            late_ones = 0
+            for key in held[section]:
+                raw = unparsed.get(key)
+                if raw is None:
+                    merged[key] = flagged[key]
+                    continue
+                state, due = summaries[key]
+                late = is_overdue(due, at, still_open=state == "open")
+                late_ones += late
+                merged[key] = orjson.Fragment(raw[:-1] + (_LATE if late else _ON_TIME))
+            shown[section] = merged
+            shown[overdue_count] = cast("int", shown[overdue_count]) + late_ones
+            if section == "tasks":
+                still_open = sum(1 for state, _ in summaries.values() if state == "open")
+                shown["open_tasks"] = cast("int", shown["open_tasks"]) + still_open
+        return shown
+
+    def _open_incidents(self) -> int:
+        summaries = self._summaries.get("incidents", {})
+        return sum(1 for state, _ in summaries.values() if state == "open") + sum(
             1
-            for key, incident in incidents.items()
-            if key not in stored_states and incident["state"] == "open"
+            for key, incident in self.picture["incidents"].items()
+            if key not in summaries and incident["state"] == "open"
         )
-        return view(self.picture, at, open_incidents=open_incidents)
+
+
+# What a shown entry adds after its stored fields (`views.view`: `{**entry, "overdue": ...}`).
+_LATE = b',"overdue":true}'
+_ON_TIME = b',"overdue":false}'
+# An entry's state and due instant, as the index keeps them.
+Summary = tuple[str | None, str | None]
 
 
 def kept_positions(

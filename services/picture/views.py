@@ -57,7 +57,7 @@ def view(picture: Picture, at: str, *, open_incidents: int | None = None) -> dic
     tasks: dict[str, ShownTask] = {
         task_id: {
             **task,
-            "overdue": _overdue(task.get("due_at"), at, still_open=task.get("state") == "open"),
+            "overdue": is_overdue(task.get("due_at"), at, still_open=task.get("state") == "open"),
         }
         for task_id, task in picture["tasks"].items()
     }
@@ -69,7 +69,7 @@ def view(picture: Picture, at: str, *, open_incidents: int | None = None) -> dic
         "latest": [
             {
                 **entry,
-                "overdue": _overdue(
+                "overdue": is_overdue(
                     entry.get("follow_up_due"),
                     at,
                     still_open="follow_up_done" not in entry,
@@ -82,7 +82,7 @@ def view(picture: Picture, at: str, *, open_incidents: int | None = None) -> dic
     follow_ups: dict[str, ShownFollowUp] = {
         entry_id: {
             **follow_up,
-            "overdue": _overdue(
+            "overdue": is_overdue(
                 follow_up.get("due"), at, still_open=follow_up.get("state") == "open"
             ),
         }
@@ -118,7 +118,8 @@ def comparable(picture: Picture) -> dict[str, object]:
     return shown
 
 
-def _overdue(due: str | None, at: str, *, still_open: bool = True) -> bool:
+def is_overdue(due: str | None, at: str, *, still_open: bool = True) -> bool:
+    """Whether something due at `due` and still open is past due at instant `at`."""
     # Instants may carry different offsets (+02:00 from an operator, Z from the stream).
     if not due or not still_open:
         return False
