@@ -46,8 +46,10 @@ async def tail(
     stop: asyncio.Event | None = None,
     limit: int | None = None,
     person: Held | None = None,
+    following: Callable[[], None] = lambda: None,
 ) -> int:
-    """Print live events one line each until `stop` is set or `limit` lines are written.
+    """Print live events one line each until `stop` is set or `limit` lines are written;
+    `following()` once subscribed.
 
     With the credential in `url` (a service's or the admin's) it reads the stream, from its start
     if asked. As `person` (their session) it reads the events as they are published: people get
@@ -59,12 +61,14 @@ async def tail(
             raise ValueError("--from-start reads the stream: it needs the admin credential")
         async with person_connection(url, person.ident, token=person.token) as nc:
             sub = await nc.subscribe(subjects.live_filter(crisis_id))
+            following()
             return await _print(sub, write, stop or asyncio.Event(), limit, stream=False)
     async with connect(url, name="crisis-tail") as bus:
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
         sub = await bus.js.subscribe(
             subjects.live_filter(crisis_id), ordered_consumer=True, deliver_policy=policy
         )
+        following()
         return await _print(sub, write, stop or asyncio.Event(), limit, stream=True)
 
 

@@ -339,6 +339,9 @@ def tail_command(
         raise _fail("--from-start reads the stream: run it with the admin credential, without --as")
     url = _url(settings) if session is None else resolve_server(settings)
 
+    what = f"crisis {crisis}" if crisis else "every crisis"
+    since = "from the stream's start" if from_start else "from now"
+
     async def run() -> None:
         async with _stop_on_signal() as stop:
             await tail(
@@ -348,6 +351,8 @@ def tail_command(
                 write=stdout_line,
                 stop=stop,
                 person=session,
+                # On standard error: standard output holds the events alone.
+                following=lambda: err.print(f"following {what}, {since} (Ctrl-C stops)"),
             )
 
     asyncio.run(run())

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -245,6 +243,10 @@ async def verify_in_halves(
     last of the first (`chain_problem` on it, as a walk from the start would). The fault reported
     is the one a walk from the start would meet first.
     """
+    # Imported here: every `crisis` command imports this module, few verify a long crisis.
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
     split = crisis.events - int(crisis.events * SECOND_SHARE)
     done = multiprocessing.get_context("spawn").Value("q", 0)
     loop = asyncio.get_running_loop()
