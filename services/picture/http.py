@@ -420,7 +420,7 @@ def _picture_routes(
         to: Annotated[
             str | None, Query(description="ISO instant or position; now if unset.")
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> JSON:
         """What changed between two instants (for example since the last point de situation)."""
         after, _ = await picture_then(crisis_id, *_point(to))
         if from_ == "last-sitrep":
@@ -429,11 +429,14 @@ def _picture_routes(
             from_ = after["sitrep"]["recorded_at"]
         before, _ = await picture_then(crisis_id, *_point(from_))
         changes = diff(comparable(before), comparable(after))
-        return {
-            "from": {"position": before["position"], "recorded_at": before["recorded_at"]},
-            "to": {"position": after["position"], "recorded_at": after["recorded_at"]},
-            "changes": changes,
-        }
+        # A response, not a dict: FastAPI would walk every change to encode it again.
+        return JSON(
+            {
+                "from": {"position": before["position"], "recorded_at": before["recorded_at"]},
+                "to": {"position": after["position"], "recorded_at": after["recorded_at"]},
+                "changes": changes,
+            }
+        )
 
 
 def _main_courante_route(api: FastAPI, store: MainCouranteLog) -> None:

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 import orjson
+import structlog
 import zstandard
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,6 +35,8 @@ from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Event, Picture, fold, fold_run, new_picture
 from services.picture.views import is_overdue, view
+
+log = structlog.get_logger(__name__)
 
 COMPRESSED = "z1:"
 # The latest snapshots of a crisis kept whatever their size (a resume, recent as-of reads).
@@ -67,6 +70,13 @@ DUE: dict[Keyed, tuple[str, str]] = {
 _SHARED_EVENTS = "bilan_sums"
 # How the index's length is written before it.
 _INDEX_LENGTH = 4
+# The packed layout this version writes and reads; a snapshot of another is treated as absent
+# (it is derived data: the log rebuilds it).
+PACKED_FORMAT = 1
+
+
+class SnapshotFormatError(ValueError):
+    """A packed snapshot of a layout this version does not read."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,7 @@ def pack(snapshot: EncodedSnapshot) -> bytes:
     run it in a thread."""
     index = orjson.dumps(
         {
+            "format": PACKED_FORMAT,
             "head": orjson.Fragment(snapshot.head),
             "sections": [
                 [name, [[e.key, len(e.json), e.state, e.due] for e in entries]]
@@ -229,6 +240,10 @@ def unpack(packed: bytes) -> StoredPicture:
     length = int.from_bytes(body[:_INDEX_LENGTH], "little")
     offset = _INDEX_LENGTH + length
     index = orjson.loads(memoryview(body)[_INDEX_LENGTH:offset])
+    if index.get("format") != PACKED_FORMAT:
+        raise SnapshotFormatError(
+            f"snapshot packed in format {index.get('format')!r}; this version reads {PACKED_FORMAT}"
+        )
     head: dict[str, Any] = index["head"]
     _share_events(head)
     stored: dict[str, dict[str, bytes]] = {}
@@ -474,9 +489,14 @@ class SnapshotStore:
         if found is None:
             return None
         packed, text = found
-        if packed is not None:
+        if packed is None:
+            return StoredPicture(cast("dict[str, Any]", decode_snapshot(text)), {}, {})
+        try:
             return await asyncio.to_thread(unpack, packed)
-        return StoredPicture(cast("dict[str, Any]", decode_snapshot(text)), {}, {})
+        except SnapshotFormatError as exc:
+            # Derived data: folding from the log instead is slower, never wrong.
+            log.warning("picture.snapshot_unreadable", crisis_id=crisis_id, reason=str(exc))
+            return None
 
     async def positions(self, crisis_id: str) -> list[int]:
         """The positions of a crisis' snapshots, oldest first."""

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import orjson
 import pytest
+import zstandard
 
 from schemas.events import MainCouranteEntryRecorded
 from schemas.wire import encode
@@ -21,10 +22,12 @@ from services.picture.snapshots import (
     KEEP_LATEST,
     EncodedSnapshot,
     PictureEncoder,
+    SnapshotFormatError,
     SnapshotStore,
     encode_snapshot,
     picture_at,
     stored_picture_at,
+    unpack,
 )
 from tests.store_fixtures import BACKENDS, open_store, recorded_at
 from tests.unit.samples import sample_event
@@ -192,3 +195,18 @@ async def test_an_as_of_read_starts_from_a_snapshot_and_writes_none(store: Event
     )
     assert stored.materialize() == first
     assert await snapshots.positions(CRISIS) == [3, 9]
+
+
+async def test_a_snapshot_packed_in_another_format_is_treated_as_absent(store: EventStore) -> None:
+    snapshots = SnapshotStore(store.engine)
+    await snapshots.save(_picture_at(3))
+    index = orjson.dumps({"format": 99, "head": {}, "sections": []})
+    other = zstandard.ZstdCompressor().compress(len(index).to_bytes(4, "little") + index)
+    async with store.engine.begin() as conn:
+        await conn.execute(picture_snapshots.update().values(packed=other))
+
+    # Derived data: the picture is folded from the log instead, never read wrong.
+    assert await snapshots.stored(CRISIS) is None
+    assert await snapshots.latest(CRISIS) is None
+    with pytest.raises(SnapshotFormatError, match="format 99; this version reads 1"):
+        unpack(other)
