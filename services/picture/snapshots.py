@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import orjson
 import structlog
@@ -79,10 +79,10 @@ class SnapshotFormatError(ValueError):
     """A packed snapshot of a layout this version does not read."""
 
 
-@dataclass(frozen=True)
-class EncodedEntry:
+class EncodedEntry(NamedTuple):
     """One entry of a keyed section, encoded: its JSON, its state and when it is due (what the
-    view counts and flags of an entry it does not parse)."""
+    view counts and flags of an entry it does not parse). A tuple of strings and bytes, which the
+    garbage collector stops tracking: the encoder keeps one per entry of every live picture."""
 
     key: str
     json: bytes
