@@ -4,11 +4,11 @@
    is filled the recorder's way (decode_delivery + chain, then `EventStore.append`), chunk by
    chunk. Then, each in a fresh process (`picture_probe.py`) so that its peak memory is its own:
    the decode-only baseline (`read_payloads` + `orjson.loads`), the full rebuild (`picture_at`
-   with no snapshot), and a snapshotting pass (`picture_at(snapshot_every=5000)`); then the live
-   fold's longest pause with snapshots saved inline (as before) and by the writer's task, on a
-   crisis of at most STALL_EVENTS events.
-2. With those snapshots, `picture_at(as_of=…)` for random instants and `picture_at(position=…)`
-   for random positions: p50 and p99 latency.
+   with no snapshot), and a snapshotting pass (the fold writing a snapshot every 5,000
+   events); then the live fold's longest pause with snapshots saved inline (as before) and by
+   the writer's task, on a crisis of at most STALL_EVENTS events.
+2. With those snapshots, the picture as of random instants and at random positions, as served
+   and made whole by `picture_at`: p50 and p99 latency.
 3. `crisis service picture` as its own process on a fresh nats-server and SQLite; this process
    follows `GET /crises/{id}/events` (SSE) and an ordered consumer (the floor) while it publishes
    events at a steady rate: delay from each publish to its `data:` line (`picture_live.py`).
@@ -65,7 +65,7 @@ TARGET_LIVE_P99_MS = picture_live.P99_TARGETS_MS[LIVE_RATE]
 FILL = "picture: fill the log (generate, decode_delivery + chain, append)"
 DECODE = "picture: decode-only baseline (read_payloads + orjson.loads)"
 REBUILD = "picture: full rebuild (picture_at, no snapshot)"
-SNAPSHOTTING = f"picture: snapshotting pass (picture_at, snapshot_every={SNAPSHOT_EVERY:,})"
+SNAPSHOTTING = f"picture: snapshotting pass (fold, a snapshot every {SNAPSHOT_EVERY:,} events)"
 AS_OF = "picture: as of a random instant, as served (view as JSON bytes)"
 AT_POSITION = "picture: at a random position, as served (view as JSON bytes)"
 AS_OF_WHOLE = "picture: picture_at(as_of=random instant), every entry parsed"
@@ -357,7 +357,9 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
             "rebuild is `picture_at(store, SnapshotStore(engine), crisis)` on an empty snapshot "
             "table (read + `wire_event` + `fold`). Peak RSS is VmHWM at the end of the process, "
             "imports included.",
-            f"**{SNAPSHOTTING}**: the same rebuild with `snapshot_every={SNAPSHOT_EVERY}`, in a "
+            f"**{SNAPSHOTTING}**: the same rebuild folded event by event, a snapshot written "
+            f"every {SNAPSHOT_EVERY:,} events as the live service does (encoded incrementally, "
+            "packed, thinned), in a "
             "fresh process; it leaves the snapshots the as-of reads start from.",
             f"**{STALL}**: in a fresh process on a fresh SQLite, `LivePictures.apply` of a "
             f"generated long crisis of min(N, {STALL_EVENTS:,}) events as fast as it folds, "

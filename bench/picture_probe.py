@@ -10,8 +10,8 @@ Modes:
   payload, nothing else (the floor any rebuild stands on);
 - `rebuild`: `picture_at(store, SnapshotStore(engine), crisis)` with no snapshot in the table:
   read + `wire_event` + `fold` of every event;
-- `snapshot EVERY`: `picture_at(..., snapshot_every=EVERY)` on an empty snapshot table: the same
-  rebuild, saving a snapshot every EVERY events;
+- `snapshot EVERY`: on an empty snapshot table, the same rebuild folded event by event, saving a
+  snapshot every EVERY events as the live service does;
 - `stall COUNT EVERY` (DB_URL: an empty database, migrated here): `LivePictures.apply` of COUNT
   events of a generated long crisis, a snapshot every EVERY events, twice: with the snapshot
   saved inline as before (plain JSON, awaited in `apply`), then handed to the writer's task
@@ -42,13 +42,15 @@ from bench.long_crisis import LongCrisis
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
-from services.picture.fold import Picture
+from services.picture.fold import Picture, fold, new_picture
 from services.picture.live import LivePictures
 from services.picture.snapshots import (
+    PictureEncoder,
     SnapshotStore,
     StoredPicture,
     picture_at,
     stored_picture_at,
+    wire_event,
 )
 from services.runtime.database import make_engine
 from services.runtime.memory import tune_for_services
@@ -92,7 +94,10 @@ async def rebuild(store: EventStore, crisis_id: str, every: int = 0) -> dict[str
     if await snapshots.count(crisis_id):
         raise SystemExit(f"the snapshot table holds snapshots of {crisis_id}: not a full rebuild")
     started = now()
-    picture = await picture_at(store, snapshots, crisis_id, snapshot_every=every)
+    if every:
+        picture = await _laying_snapshots(store, snapshots, crisis_id, every)
+    else:
+        picture = await picture_at(store, snapshots, crisis_id)
     seconds = now() - started
     return {
         "seconds": seconds,
@@ -101,6 +106,23 @@ async def rebuild(store: EventStore, crisis_id: str, every: int = 0) -> dict[str
         "snapshot_bytes": await snapshots.stored_bytes(crisis_id),
         "picture": summary(picture),
     }
+
+
+async def _laying_snapshots(
+    store: EventStore, snapshots: SnapshotStore, crisis_id: str, every: int
+) -> Picture:
+    """The whole fold, event by event, writing a snapshot every `every` events as the live
+    service does (encoded incrementally, packed, thinned): what the as-of reads start from."""
+    picture = new_picture(crisis_id)
+    encoder = PictureEncoder()
+    async for rows in store.read_payloads(crisis_id, chunk=5000):
+        for position, payload in rows:
+            event = wire_event(payload)
+            fold(picture, event, position, event["recorded_at"])
+            encoder.touched(event)
+            if picture["events"] % every == 0:
+                await snapshots.write(encoder.encode(picture))
+    return picture
 
 
 async def as_of(

@@ -62,7 +62,7 @@ FILL = "replay: fill the log (generate, decode_delivery + chain, append)"
 LOAD = "replay: load the timeline (EventStore.read + orjson.loads, as crisis replay)"
 RUN = "replay: Replay.run at --max (speed=None) → REPLAY stream, each publish acked"
 INDEX = "replay: seek, Timeline.index_at(random instant)"
-SNAPSHOTTING = f"replay: snapshotting pass (picture_at, snapshot_every={SNAPSHOT_EVERY:,})"
+SNAPSHOTTING = f"replay: snapshotting pass (fold, a snapshot every {SNAPSHOT_EVERY:,} events)"
 AS_OF = "replay: seek, picture_at(as_of=random instant) (review slider)"
 
 
@@ -313,8 +313,9 @@ async def _pictures(url: str, root: Path, count: int, reporter: Reporter) -> lis
             log,
             timeout=timeout + SAMPLES * 4,
         )
-    values = found["instant_ms"]
-    positions = found["position_ms"]
+    # The review slider reads whole pictures (`picture_at`), not the API's served bytes.
+    values = found["whole_instant_ms"]
+    positions = found["whole_position_ms"]
     p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
     figure = Figure(
         "seek: picture_at(as_of=…)",
@@ -435,7 +436,8 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
             "then published at the runner's --max rate. Seconds is the sum; events counts "
             "lookups.",
             f"**{SNAPSHOTTING}** and **{AS_OF}**: like the picture benchmark's, on this crisis: "
-            f"a snapshotting pass (`picture_at(snapshot_every={SNAPSHOT_EVERY})`), then in a "
+            f"a snapshotting pass (the fold writing a snapshot every {SNAPSHOT_EVERY:,} events, "
+            "as the live service does), then in a "
             f"fresh process (GC tuned like the services) `picture_at(store, SnapshotStore("
             f"engine), crisis, as_of=instant)` for {SAMPLES} instants drawn uniformly over the "
             "crisis' stream times (seeded), one request at a time: the nearest snapshot at or "

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
-from services.picture.fold import Event, Picture, fold, fold_run, new_picture
+from services.picture.fold import Event, Picture, fold_run, new_picture
 from services.picture.views import is_overdue, view
 
 log = structlog.get_logger(__name__)
@@ -596,29 +596,11 @@ async def picture_at(
     *,
     position: int | None = None,
     as_of: datetime | None = None,
-    snapshot_every: int = 0,
 ) -> Picture:
-    """The whole picture of a crisis as it stood at `position`, or at instant `as_of`, or now.
-
-    With `snapshot_every`, it folds event by event and saves a snapshot every `snapshot_every`
-    events on the way (how the benchmark lays its snapshots down).
-    """
-    if not snapshot_every:
-        found = await stored_picture_at(store, snapshots, crisis_id, position=position, as_of=as_of)
-        return found.materialize()
-    until = await _until(store, position, as_of)
-    picture = await snapshots.latest(crisis_id, until) or new_picture(crisis_id)
-    encoder = PictureEncoder()
-    async for rows in store.read_payloads(
-        crisis_id, after=picture["position"], until_position=until, chunk=5000
-    ):
-        for at_position, payload in rows:
-            event = wire_event(payload)
-            fold(picture, event, at_position, event["recorded_at"])
-            encoder.touched(event)
-            if picture["events"] % snapshot_every == 0:
-                await snapshots.write(encoder.encode(picture))
-    return picture
+    """The whole picture of a crisis as it stood at `position`, or at instant `as_of` (stream
+    time), or now: `stored_picture_at`, every entry then parsed."""
+    found = await stored_picture_at(store, snapshots, crisis_id, position=position, as_of=as_of)
+    return found.materialize()
 
 
 async def _until(store: EventStore, position: int | None, as_of: datetime | None) -> int | None:
