@@ -63,7 +63,7 @@ TARGET_PEAK_MB = 500.0
 TARGET_LIVE_P99_MS = picture_live.P99_TARGETS_MS[LIVE_RATE]
 
 FILL = "picture: fill the log (generate, decode_delivery + chain, append)"
-DECODE = "picture: decode-only baseline (read_payloads + orjson.loads)"
+DECODE = "picture: decode-only baseline (read_payloads as bytes + orjson.loads)"
 REBUILD = "picture: full rebuild (picture_at, no snapshot)"
 SNAPSHOTTING = f"picture: snapshotting pass (fold, a snapshot every {SNAPSHOT_EVERY:,} events)"
 AS_OF = "picture: as of a random instant, as served (view as JSON bytes)"
@@ -353,7 +353,8 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
             f"**{DECODE}** and **{REBUILD}**: each in a fresh process (`picture_probe.py`, GC "
             "tuned like the services), timed from the first read to the last event; the cache "
             "of the log is warm (it was just written). The baseline is "
-            "`EventStore.read_payloads(crisis, chunk=5000)` + `orjson.loads` of each payload; the "
+            "`EventStore.read_payloads(crisis, chunk=5000, as_bytes=True)` + `orjson.loads` of "
+            "each payload; the "
             "rebuild is `picture_at(store, SnapshotStore(engine), crisis)` on an empty snapshot "
             "table (read + `wire_event` + `fold`). Peak RSS is VmHWM at the end of the process, "
             "imports included.",

@@ -6,8 +6,9 @@ its garbage collector like the services do (`tune_for_services`), since that is 
 are rebuilt (`GET /crises/{id}/picture?as_of=`).
 
 Modes:
-- `decode`: `EventStore.read_payloads(crisis)` over all the crisis' rows + `orjson.loads` of each
-  payload, nothing else (the floor any rebuild stands on);
+- `decode`: `EventStore.read_payloads(crisis, as_bytes=True)` over all the crisis' rows +
+  `orjson.loads` of each payload, nothing else (the floor any rebuild stands on; the payloads
+  read as bytes, as the fold reads them);
 - `rebuild`: `picture_at(store, SnapshotStore(engine), crisis)` with no snapshot in the table:
   read + `wire_event` + `fold` of every event;
 - `snapshot EVERY`: on an empty snapshot table, the same rebuild folded event by event, saving a
@@ -81,7 +82,7 @@ async def decode(store: EventStore, crisis_id: str) -> dict[str, Any]:
     """Read every payload of the crisis and parse it; nothing else."""
     seen = 0
     started = now()
-    async for rows in store.read_payloads(crisis_id, chunk=5000):
+    async for rows in store.read_payloads(crisis_id, chunk=5000, as_bytes=True):
         for _, payload in rows:
             orjson.loads(payload)
         seen += len(rows)
@@ -191,7 +192,7 @@ async def _served_inline(
     """An as-of read as served before: folded, shown and encoded on the event loop."""
     stored = await snapshots.stored(crisis_id, at) or StoredPicture.new(crisis_id)
     async for rows in store.read_payloads(
-        crisis_id, after=stored.picture["position"], until_position=at, chunk=5000
+        crisis_id, after=stored.picture["position"], until_position=at, chunk=5000, as_bytes=True
     ):
         stored.fold_run(rows)
     stored.shown_json(stored.picture["recorded_at"] or "")

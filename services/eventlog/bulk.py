@@ -70,10 +70,18 @@ def _position_range(columns: Sequence[ColumnElement[Any]], *, with_crisis: bool)
 
 
 @cache
-def payload_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
-    """`(position, payload)` of a position range, optionally of one crisis, in position order."""
-    columns = (events.c.position, events.c.payload)
+def payload_statement(dialect: Dialect, *, with_crisis: bool, as_bytes: bool = False) -> Compiled:
+    """`(position, payload)` of a position range, optionally of one crisis, in position order;
+    the payload as text, or as its UTF-8 bytes (`as_bytes`: the driver does not decode it)."""
+    columns = (events.c.position, _payload_bytes(dialect) if as_bytes else events.c.payload)
     return _compiled(_position_range(columns, with_crisis=with_crisis), dialect)
+
+
+def _payload_bytes(dialect: Dialect) -> ColumnElement[Any]:
+    """The stored JSON as its UTF-8 bytes, as the driver hands them over undecoded."""
+    if dialect.name == "postgresql":
+        return func.convert_to(events.c.payload, literal_column("'UTF8'"))
+    return cast(events.c.payload, LargeBinary)
 
 
 @cache
@@ -137,18 +145,13 @@ def chain_statement(dialect: Dialect) -> Compiled:
     The payload comes as its UTF-8 bytes, which the hash covers: the driver does not decode it
     into text for the verification to encode it back.
     """
-    payload = (
-        func.convert_to(events.c.payload, literal_column("'UTF8'"))
-        if dialect.name == "postgresql"
-        else cast(events.c.payload, LargeBinary)
-    )
     query = (
         select(
             events.c.crisis_seq,
             events.c.position,
             events.c.prev_hash,
             events.c.hash,
-            payload,
+            _payload_bytes(dialect),
         )
         .where(
             events.c.crisis_id == bindparam("crisis", type_=String),

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import Any, Literal, NamedTuple, cast
 
 import orjson
@@ -70,9 +71,11 @@ DUE: dict[Keyed, tuple[str, str]] = {
 _SHARED_EVENTS = "bilan_sums"
 # How the index's length is written before it.
 _INDEX_LENGTH = 4
-# The packed layout this version writes and reads; a snapshot of another is treated as absent
-# (it is derived data: the log rebuilds it).
-PACKED_FORMAT = 1
+# The packed layout this version writes, and those it reads (1: the index's entries as rows; 2:
+# as columns); a snapshot of another is treated as absent (it is derived data: the log rebuilds
+# it).
+PACKED_FORMAT = 2
+_READ_FORMATS = (1, 2)
 
 
 class SnapshotFormatError(ValueError):
@@ -211,15 +214,21 @@ def encode_snapshot(picture: Picture) -> bytes:
 
 def pack(snapshot: EncodedSnapshot) -> bytes:
     """The packed bytes of an encoded snapshot: the index's length (4 bytes, little-endian), the
-    index (JSON: the head, then each section's entries as `[key, length, state, due]`), then each
-    entry's JSON in the index's order; the whole compressed with zstd. zstd releases the GIL:
-    run it in a thread."""
+    index (JSON: the head, then each section as its keys, lengths, states and due instants, in
+    columns), then each entry's JSON in the index's order; the whole compressed with zstd. zstd
+    releases the GIL: run it in a thread."""
     index = orjson.dumps(
         {
             "format": PACKED_FORMAT,
             "head": orjson.Fragment(snapshot.head),
             "sections": [
-                [name, [[e.key, len(e.json), e.state, e.due] for e in entries]]
+                [
+                    name,
+                    [e.key for e in entries],
+                    [len(e.json) for e in entries],
+                    [e.state for e in entries],
+                    [e.due for e in entries],
+                ]
                 for name, entries in snapshot.sections
             ],
         }
@@ -240,21 +249,30 @@ def unpack(packed: bytes) -> StoredPicture:
     length = int.from_bytes(body[:_INDEX_LENGTH], "little")
     offset = _INDEX_LENGTH + length
     index = orjson.loads(memoryview(body)[_INDEX_LENGTH:offset])
-    if index.get("format") != PACKED_FORMAT:
+    layout = index.get("format")
+    if layout not in _READ_FORMATS:
         raise SnapshotFormatError(
-            f"snapshot packed in format {index.get('format')!r}; this version reads {PACKED_FORMAT}"
+            f"snapshot packed in format {layout!r}; this version reads {PACKED_FORMAT}"
         )
     head: dict[str, Any] = index["head"]
     _share_events(head)
     stored: dict[str, dict[str, bytes]] = {}
     summaries: dict[str, dict[str, Summary]] = {}
-    for name, entries in index["sections"]:
-        raw = stored[name] = {}
-        summary = summaries[name] = {}
-        for key, size, state, due in entries:
-            raw[key] = body[offset : offset + size]
-            summary[key] = (state, due)
-            offset += size
+    for section in index["sections"]:
+        if layout == 1:  # [name, [[key, length, state, due], ...]]
+            name, rows = section
+            keys = [row[0] for row in rows]
+            lengths = [row[1] for row in rows]
+            states = [row[2] for row in rows]
+            dues = [row[3] for row in rows]
+        else:
+            name, keys, lengths, states, dues = section
+        # Every loop in C: 11,000 entries of the 1M-event crisis in a few milliseconds.
+        ends = list(accumulate(lengths, initial=offset))
+        raws = map(body.__getitem__, map(slice, ends, ends[1:]))
+        stored[name] = dict(zip(keys, raws, strict=True))
+        summaries[name] = dict(zip(keys, zip(states, dues, strict=True), strict=True))
+        offset = ends[-1]
     return StoredPicture(head, stored, summaries)
 
 
@@ -292,7 +310,8 @@ class StoredPicture:
         self._summaries = summaries
         picture = dict(head)
         for name, entries in stored.items():
-            picture[name] = {key: orjson.Fragment(raw) for key, raw in entries.items()}
+            fragments = map(orjson.Fragment, entries.values())
+            picture[name] = dict(zip(entries, fragments, strict=True))
         # Fragments stand for the entries not parsed yet: only this class lets them be seen.
         self.picture = cast("Picture", picture)
 
@@ -538,28 +557,35 @@ def wire_event(payload: str | bytes) -> dict[str, Any]:
 
 
 # A stored main-courante entry the fold only counts, told from its JSON without parsing it: it
-# must hold all of the first needles and none of the others. The log stores the JSON orjson
-# writes (compact, no escaped letters), where a quote inside a string is escaped and no event
-# nests an object with these keys: each needle can only be a key of the event itself. Whatever
-# does not surely match (spaces, another order, an older schema) is parsed.
-_ENTRY_KEYS = (
-    '"type":"maincourante.entry_recorded"',
-    f'"schema_version":{_VERSIONS["maincourante.entry_recorded"]},',
+# must begin with the type and the current schema version (as every sender writes an envelope:
+# those two first) and hold none of the other needles. The log stores the JSON orjson writes
+# (compact, no escaped letters), where a quote inside a string is escaped and no event nests an
+# object with these keys: each needle can only be a key of the event itself. Whatever does not
+# surely match (spaces, another order, an older schema) is parsed. Three searches in C: a tenth
+# of the cost of looking for each needle in turn, on the three quarters of a long crisis that
+# are such entries.
+_ENTRY_START = (
+    '{"type":"maincourante.entry_recorded",'
+    f'"schema_version":{_VERSIONS["maincourante.entry_recorded"]},'
 )
-_NOT_ONLY_COUNTED = ('"status":"Exercise"', '"follow_up_owner":"')
-_ENTRY_KEYS_B = tuple(needle.encode() for needle in _ENTRY_KEYS)
-_NOT_ONLY_COUNTED_B = tuple(needle.encode() for needle in _NOT_ONLY_COUNTED)
+_EXERCISE = '"status":"Exercise"'
+_FOLLOW_UP = '"follow_up_owner":"'
+_ENTRY_START_B, _EXERCISE_B, _FOLLOW_UP_B = (
+    needle.encode() for needle in (_ENTRY_START, _EXERCISE, _FOLLOW_UP)
+)
 
 
 def counted_entry(payload: str | bytes) -> bool:
     """Whether a stored event is surely a main-courante entry of the current schema, not of an
     exercise, that asks for no follow-up (absent or null): one the fold only counts."""
-    if isinstance(payload, str):
-        return all(k in payload for k in _ENTRY_KEYS) and not any(
-            o in payload for o in _NOT_ONLY_COUNTED
+    if isinstance(payload, bytes):
+        return (
+            payload.startswith(_ENTRY_START_B)
+            and _EXERCISE_B not in payload
+            and _FOLLOW_UP_B not in payload
         )
-    return all(k in payload for k in _ENTRY_KEYS_B) and not any(
-        o in payload for o in _NOT_ONLY_COUNTED_B
+    return (
+        payload.startswith(_ENTRY_START) and _EXERCISE not in payload and _FOLLOW_UP not in payload
     )
 
 
@@ -583,7 +609,11 @@ async def stored_picture_at(
     until = await _until(store, position, as_of)
     picture = await snapshots.stored(crisis_id, until) or StoredPicture.new(crisis_id)
     async for rows in store.read_payloads(
-        crisis_id, after=picture.picture["position"], until_position=until, chunk=5000
+        crisis_id,
+        after=picture.picture["position"],
+        until_position=until,
+        chunk=5000,
+        as_bytes=True,
     ):
         await asyncio.to_thread(picture.fold_run, rows)
     return picture

@@ -139,6 +139,11 @@ async def test_the_bulk_reader_gives_positions_and_stored_json_within_the_same_b
     roya = [(r.position, r.payload) for r in records if r.crisis_id == ROYA]
     assert await _payloads(store, ROYA, chunk=3) == roya
     assert await _payloads(store, "unknown-crisis") == []
+    # As the UTF-8 bytes of the stored text, undecoded (what the picture's folds read).
+    as_bytes = [(position, payload.encode()) for position, payload in roya]
+    assert [row async for rows in store.read_payloads(ROYA, as_bytes=True) for row in rows] == (
+        as_bytes
+    )
     assert await store.position_at(recorded_at(12)) == 12
     assert await store.position_at(recorded_at(0)) == 0
 

@@ -208,5 +208,5 @@ async def test_a_snapshot_packed_in_another_format_is_treated_as_absent(store: E
     # Derived data: the picture is folded from the log instead, never read wrong.
     assert await snapshots.stored(CRISIS) is None
     assert await snapshots.latest(CRISIS) is None
-    with pytest.raises(SnapshotFormatError, match="format 99; this version reads 1"):
+    with pytest.raises(SnapshotFormatError, match="format 99; this version reads 2"):
         unpack(other)

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,6 +150,36 @@ def test_a_snapshot_stored_as_zlib_text_before_is_still_read() -> None:
     text = "z1:" + base64.b64encode(zlib.compress(orjson.dumps(picture))).decode()
 
     assert decode_snapshot(text) == picture
+
+
+def test_a_snapshot_packed_in_the_first_layout_is_still_read() -> None:
+    # Format 1 (until December 2026): the index's entries as [key, length, state, due] rows.
+    picture = new_picture("alex")
+    picture["tasks"] = {
+        "t-1": {"task_id": "t-1", "state": "open", "due_at": "2020-10-02T13:00:00Z"},
+        "t-2": {"task_id": "t-2", "state": "done", "due_at": None},
+    }
+    snapshot = PictureEncoder().encode(picture)
+    index = orjson.dumps(
+        {
+            "format": 1,
+            "head": orjson.Fragment(snapshot.head),
+            "sections": [
+                [name, [[e.key, len(e.json), e.state, e.due] for e in entries]]
+                for name, entries in snapshot.sections
+            ],
+        }
+    )
+    entries = b"".join(e.json for _, section in snapshot.sections for e in section)
+    body = len(index).to_bytes(4, "little") + index + entries
+
+    stored = unpack(zstandard.ZstdCompressor().compress(body))
+
+    assert orjson.dumps(stored.shown("2020-10-02T14:00:00+00:00")) == orjson.dumps(
+        views.view(picture, "2020-10-02T14:00:00+00:00")
+    )
+    assert stored.materialize() == picture
+    assert unpack(pack(snapshot)).materialize() == picture
 
 
 def test_a_stored_snapshot_is_packed_with_zstd_and_much_smaller_than_its_json() -> None:
