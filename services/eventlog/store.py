@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, overload
@@ -363,7 +363,7 @@ class EventStore:
         until_recorded: datetime | None = None,
         chunk: int = 2000,
         as_bytes: Literal[False] = False,
-    ) -> AsyncIterator[list[tuple[int, str]]]: ...
+    ) -> AsyncGenerator[list[tuple[int, str]], None]: ...
 
     @overload
     def read_payloads(
@@ -375,7 +375,7 @@ class EventStore:
         until_recorded: datetime | None = None,
         chunk: int = 2000,
         as_bytes: Literal[True],
-    ) -> AsyncIterator[list[tuple[int, bytes]]]: ...
+    ) -> AsyncGenerator[list[tuple[int, bytes]], None]: ...
 
     async def read_payloads(
         self,
@@ -386,7 +386,7 @@ class EventStore:
         until_recorded: datetime | None = None,
         chunk: int = 2000,
         as_bytes: bool = False,
-    ) -> AsyncIterator[list[tuple[int, Any]]]:
+    ) -> AsyncGenerator[list[tuple[int, Any]], None]:
         """`(position, stored JSON)` in position order, a chunk at a time: export, replay and the
         picture's folds.
 

@@ -139,6 +139,9 @@ picture_snapshots = Table(
     Column("stored_bytes", BigInteger, nullable=True),
     # Since 0005: an index, then each entry's JSON, compressed with zstd (snapshots.pack).
     Column("packed", LargeBinary, nullable=True),
+    # Since 0006: the position of the whole snapshot this one completes (it holds only what
+    # changed since); null for a whole snapshot.
+    Column("base_position", BigInteger, nullable=True),
 )
 
 # Credentials issued by `crisis login` (people) and `crisis token issue` (services). Only the

@@ -146,7 +146,7 @@ class LivePictures:
     started_from: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        self.writer = SnapshotWriter(self.snapshots, lost=self._dirty.add)
+        self.writer = SnapshotWriter(self.snapshots, lost=self._lost)
 
     async def resume(self, store: EventStore) -> int:
         """Load each crisis' last snapshot; return the stream position to resume from."""
@@ -156,7 +156,7 @@ class LivePictures:
             if snapshot is not None:
                 self.pictures[crisis.crisis_id] = snapshot
                 # Its first encoding is all of it: done now, not at its first snapshot.
-                self._encoder(crisis.crisis_id).encode(snapshot)
+                self._encoder(crisis.crisis_id).prime(snapshot)
         known: list[int] = [
             self.pictures.get(c.crisis_id, {"position": 0})["position"] for c in crises
         ]
@@ -196,6 +196,12 @@ class LivePictures:
             self.writer.submit(encoder.encode(picture))
             self._dirty.discard(picture["crisis_id"])
         return change
+
+    def _lost(self, crisis_id: str) -> None:
+        """A snapshot of `crisis_id` was not written: the next one is whole (the partial ones
+        complete the last whole one, which may be the one lost), and one is made at shutdown."""
+        self._dirty.add(crisis_id)
+        self._encoder(crisis_id).forget_base()
 
     def _encoder(self, crisis_id: str) -> PictureEncoder:
         encoder = self._encoders.get(crisis_id)

@@ -22,6 +22,7 @@ from services.picture.fold import new_picture
 from services.picture.snapshots import (
     KEEP_LATEST,
     PictureEncoder,
+    SnapshotFormatError,
     StoredPicture,
     decode_snapshot,
     encode_snapshot,
@@ -83,18 +84,31 @@ def _json(picture: dict[str, Any]) -> Any:
     return orjson.loads(orjson.dumps(picture))
 
 
-@settings(max_examples=150, deadline=None)
-@given(log=logs())
+@settings(max_examples=200, deadline=None)
+@given(log=logs(), share=st.sampled_from([0.0, 0.5, 1.0]))
 def test_a_picture_encoded_as_it_is_folded_reads_back_equal_after_every_event(
-    log: list[Delivery],
+    log: list[Delivery], share: float
 ) -> None:
+    """Whole or partial (what changed since the last whole one, read onto it), each snapshot
+    reads back as the picture; `share` 1.0 makes every snapshot after the first partial."""
     pictures: views.Pictures = {}
     encoders: dict[str, PictureEncoder] = {}
+    wholes: dict[str, bytes] = {}
     for wire, position, recorded_at in log:
         picture = views.fold_any(pictures, wire, position, recorded_at)
-        encoder = encoders.setdefault(wire["crisis_id"], PictureEncoder())
+        crisis_id = wire["crisis_id"]
+        encoder = encoders.setdefault(crisis_id, PictureEncoder(partial_share=share))
         encoder.touched(wire)
-        read = decode_snapshot(pack(encoder.encode(picture)))
+        snapshot = encoder.encode(picture)
+        packed = pack(snapshot)
+        if snapshot.base is None:
+            wholes[crisis_id] = packed
+        else:
+            assert share > 0.0 or not snapshot.sections
+            with pytest.raises(SnapshotFormatError, match="its base at"):
+                unpack(packed)
+        read = unpack(packed, wholes[crisis_id]).materialize()
+        assert orjson.dumps(read) == orjson.dumps(picture), position
         assert read == _json(picture), position
 
 
@@ -135,6 +149,48 @@ def test_a_stored_picture_folded_on_shows_and_makes_the_picture_of_the_whole_fol
         stored.fold_run(_stored(tail))
         assert orjson.dumps(stored.shown(at)) == orjson.dumps(views.view(picture, at))
         assert orjson.dumps(stored.materialize()) == orjson.dumps(picture)
+
+
+def test_a_partial_snapshot_keeps_the_order_removals_and_additions_of_its_entries() -> None:
+    picture = new_picture("alex")
+    picture["tasks"] = {f"t-{n}": {"task_id": f"t-{n}", "state": "open"} for n in range(40)}
+    encoder = PictureEncoder()
+    whole = encoder.encode(picture)
+    # t-3 goes and comes back (now last), t-5 goes, t-40 is new, t-7 changes.
+    tasks = picture["tasks"]
+    tasks["t-3"] = {**tasks.pop("t-3"), "state": "done"}
+    del tasks["t-5"]
+    tasks["t-40"] = {"task_id": "t-40", "state": "open"}
+    tasks["t-7"]["state"] = "done"
+    for key in ("t-3", "t-5", "t-40", "t-7"):
+        encoder.touched({"task_id": key})
+    picture["position"], picture["events"] = 9, 9
+
+    partial = encoder.encode(picture)
+
+    assert (partial.base, whole.base) == (whole.position, None)
+    assert [e.key for _, entries in partial.sections for e in entries] == ["t-7", "t-3", "t-40"]
+    assert partial.removed == (("tasks", ("t-5",)),)
+    assert [name for name, _ in partial.order] == ["tasks"]
+    read = unpack(pack(partial), pack(whole))
+    assert orjson.dumps(read.materialize()) == orjson.dumps(picture)
+
+
+def test_a_snapshot_is_whole_again_once_what_changed_weighs_more_than_its_share() -> None:
+    picture = new_picture("alex")
+    picture["tasks"] = {f"t-{n}": {"task_id": f"t-{n}", "state": "open"} for n in range(10)}
+    encoder = PictureEncoder(partial_share=0.25)
+    first = encoder.encode(picture)
+    changed = []
+    for n in range(4):
+        picture["tasks"][f"t-{n}"]["state"] = "done"
+        encoder.touched({"task_id": f"t-{n}"})
+        picture["position"] += 1
+        changed.append(encoder.encode(picture))
+
+    # Each partial holds all that changed since the whole one: 1, then 2 entries of 10.
+    assert [s.base for s in changed] == [first.position, first.position, None, changed[2].position]
+    assert [len(dict(s.sections)["tasks"]) for s in changed] == [1, 2, 10, 1]
 
 
 def test_a_snapshot_stored_as_plain_json_is_still_read() -> None:
@@ -279,3 +335,27 @@ def test_the_latest_stay_even_over_the_budget_and_few_snapshots_are_all_kept() -
     assert kept_positions({10: 5 * MB, 20: 5 * MB, 30: 5 * MB, 40: 5 * MB}, MB) == {20, 30, 40}
     assert kept_positions({10: 1, 20: 1}, 0) == {10, 20}
     assert kept_positions({}) == set()
+
+
+def test_thinning_keeps_the_whole_snapshots_that_kept_partial_ones_complete() -> None:
+    # Whole at 10 and 50, each completed by partial ones; the budget holds about half.
+    sizes = {10: 8, 20: 2, 30: 3, 40: 4, 50: 8, 60: 2, 70: 3, 80: 4, 90: 1, 100: 1}
+    bases: dict[int, int | None] = {10: None, 20: 10, 30: 10, 40: 10, 50: None}
+    bases |= {60: 50, 70: 50, 80: 50, 90: 50, 100: 50}
+
+    kept = kept_positions(sizes, 20, keep_latest=2, bases=bases)
+
+    assert sum(sizes[p] for p in kept) <= 20
+    # Every partial one kept has its whole one; the last whole one stays (partial ones to come
+    # complete it).
+    assert all(bases[p] is None or bases[p] in kept for p in kept), kept
+    # The partial ones went first (each left the narrowest gap while whole ones were needed);
+    # then the budget held the whole one at 10.
+    assert kept == {10, 50, 90, 100}
+
+
+def test_thinning_never_drops_a_whole_snapshot_still_needed_even_over_the_budget() -> None:
+    sizes = {10: 10, 20: 1, 30: 1}
+    bases: dict[int, int | None] = {10: None, 20: 10, 30: 10}
+
+    assert kept_positions(sizes, 0, keep_latest=1, bases=bases) == {10, 30}
