@@ -43,7 +43,7 @@ from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Event, Picture, fold_run, new_picture
-from services.picture.views import is_overdue, view
+from services.picture.views import view
 
 log = structlog.get_logger(__name__)
 
@@ -414,11 +414,13 @@ def _unpacked(packed: bytes) -> _Unpacked:
 def unpack(packed: bytes, base: bytes | None = None) -> StoredPicture:
     """The picture packed in `packed`, its entries left as their JSON; a partial snapshot is
     read onto its `base` (the whole snapshot it completes, packed)."""
-    found = _unpacked(packed)
+    return _completed(_unpacked(packed), _unpacked(base) if base is not None else None)
+
+
+def _completed(found: _Unpacked, whole: _Unpacked | None) -> StoredPicture:
     if found.base is not None:
-        if base is None:
+        if whole is None:
             raise SnapshotFormatError(f"partial snapshot: its base at {found.base} is needed")
-        whole = _unpacked(base)
         if whole.base is not None:
             raise SnapshotFormatError(f"the base of a partial snapshot is partial ({found.base})")
         found.complete(whole)
@@ -515,6 +517,7 @@ class StoredPicture:
                 stored = self._stored[section]
                 parsed[section] = {k: v for k, v in held[section].items() if k not in stored}
         shown = view(cast("Picture", parsed), at, open_incidents=self._open_incidents())
+        shown_at = datetime.fromisoformat(at)
         for section, (_, overdue_count) in DUE.items():
             unparsed = self._stored.get(section)
             if not unparsed:
@@ -529,7 +532,8 @@ class StoredPicture:
                     merged[key] = flagged[key]
                     continue
                 state, due = summaries[key]
-                late = is_overdue(due, at, still_open=state == "open")
+                # `is_overdue`, with the instant shown at parsed once.
+                late = bool(state == "open" and due and datetime.fromisoformat(due) < shown_at)
                 late_ones += late
                 merged[key] = orjson.Fragment(raw[:-1] + (_LATE if late else _ON_TIME))
             shown[section] = merged
@@ -626,7 +630,13 @@ class FoundSnapshot:
             text = cast("str", self.text)
             return StoredPicture(cast("dict[str, Any]", decode_snapshot(text)), {}, {})
         try:
-            return await asyncio.to_thread(unpack, self.packed, self.base)
+            if self.base is None:
+                return await asyncio.to_thread(unpack, self.packed)
+            # Both at once, on two cores: zstd lets go of the GIL while it decompresses.
+            found, whole = await asyncio.gather(
+                asyncio.to_thread(_unpacked, self.packed), asyncio.to_thread(_unpacked, self.base)
+            )
+            return await asyncio.to_thread(_completed, found, whole)
         except SnapshotFormatError as exc:
             # Derived data: folding from the log instead is slower, never wrong.
             log.warning("picture.snapshot_unreadable", crisis_id=self.crisis_id, reason=str(exc))
