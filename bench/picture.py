@@ -49,6 +49,8 @@ CHUNK = 10_000
 SNAPSHOT_EVERY = 5000
 # As-of requests of each kind: BENCH_PICTURE_SAMPLES, or this.
 SAMPLES = int(os.environ.get("BENCH_PICTURE_SAMPLES", "200"))
+# Runs of the decode-only baseline and of the rebuild, alternated: BENCH_PICTURE_RUNS, or this.
+RUNS = max(1, int(os.environ.get("BENCH_PICTURE_RUNS", "2")))
 SEED = 20201002
 CRISIS = "bench-picture"
 LIVE_EVENTS = 10_000
@@ -160,6 +162,10 @@ def _memory(result: dict[str, Any]) -> str:
     )
 
 
+def _all_seconds(found: Sequence[dict[str, Any]]) -> str:
+    return " and ".join(f"{one['seconds']:.2f} s" for one in found)
+
+
 def _picture(summary: dict[str, Any]) -> str:
     return (
         f"picture of {summary['incidents']:,} incidents, {summary['resources']:,} resources, "
@@ -226,21 +232,29 @@ async def _rebuilds(root: Path, count: int, reporter: Reporter, rows: list[Row])
         )
     )
     timeout = 120 + count / 10_000
-    with reporter.step(f"{DECODE} ({BACKEND}), fresh process"):
-        decoded = await _probe(["decode", url, CRISIS], log, timeout=timeout)
+    # Each RUNS times, alternated, the fastest kept: other tenants of a virtual machine slow
+    # single runs by up to a third (measured: the same rebuild in 9.0 s and 12.7 s).
+    decodes, rebuilds = [], []
+    for run in range(1, RUNS + 1):
+        with reporter.step(f"{DECODE} ({BACKEND}), fresh process, run {run} of {RUNS}"):
+            decodes.append(await _probe(["decode", url, CRISIS], log, timeout=timeout))
+        with reporter.step(f"{REBUILD} ({BACKEND}), fresh process, run {run} of {RUNS}"):
+            rebuilds.append(await _probe(["rebuild", url, CRISIS], log, timeout=timeout))
+    decoded = min(decodes, key=lambda found: found["seconds"])
+    rebuilt = min(rebuilds, key=lambda found: found["seconds"])
+    runs = f"fastest of {RUNS} fresh processes, alternated ({_all_seconds(decodes)})"
     add(
         Row(
             DECODE,
             BACKEND,
             decoded["events"],
             decoded["seconds"],
-            f"the floor of any rebuild; fresh process, {_memory(decoded)}",
+            f"the floor of any rebuild; {runs}, {_memory(decoded)}",
             peak_mib=_mib(decoded["peak_rss_kib"]),
         )
     )
-    with reporter.step(f"{REBUILD} ({BACKEND}), fresh process"):
-        rebuilt = await _probe(["rebuild", url, CRISIS], log, timeout=timeout)
     ratio = rebuilt["seconds"] / decoded["seconds"]
+    runs = f"fastest of {RUNS} fresh processes, alternated ({_all_seconds(rebuilds)})"
     add(
         Row(
             REBUILD,
@@ -248,7 +262,7 @@ async def _rebuilds(root: Path, count: int, reporter: Reporter, rows: list[Row])
             rebuilt["events"],
             rebuilt["seconds"],
             f"read + wire_event + fold, snapshot table empty; {ratio:.2f}x the decode-only "
-            f"baseline; fresh process, {_memory(rebuilt)}; {_picture(rebuilt['picture'])}",
+            f"baseline; {runs}, {_memory(rebuilt)}; {_picture(rebuilt['picture'])}",
             target="rebuild",
             peak_mib=_mib(rebuilt["peak_rss_kib"]),
             ratio=ratio,
@@ -352,7 +366,8 @@ async def run(count: int, *, reporter: Reporter) -> dict[str, Any]:
             "worker process, and `EventStore.append` here. Not a target: the setup.",
             f"**{DECODE}** and **{REBUILD}**: each in a fresh process (`picture_probe.py`, GC "
             "tuned like the services), timed from the first read to the last event; the cache "
-            "of the log is warm (it was just written). The baseline is "
+            f"of the log is warm (it was just written). Each runs {RUNS} times, alternated, "
+            "and the fastest is kept (BENCH_PICTURE_RUNS). The baseline is "
             "`EventStore.read_payloads(crisis, chunk=5000, as_bytes=True)` + `orjson.loads` of "
             "each payload; the "
             "rebuild is `picture_at(store, SnapshotStore(engine), crisis)` on an empty snapshot "
