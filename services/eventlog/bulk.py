@@ -189,7 +189,9 @@ async def fetch(conn: AsyncConnection, statement: Compiled, values: dict[str, An
 def _sqlite_instant(moment: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format, naive UTC (as UTCDateTime binds it): the
     # first 26 characters of the UTC instant's ISO text (`datetime.replace` costs 5 times more).
-    if moment.tzinfo is not UTC:
+    # Pydantic's instants carry its own UTC zone, not `datetime.UTC`: asking for the offset is
+    # cheaper than converting (0.45 µs of 4 per instant, three instants per event).
+    if moment.utcoffset():
         moment = moment.astimezone(UTC)
     return moment.isoformat(" ", "microseconds")[:26]
 

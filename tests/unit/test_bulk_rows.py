@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import pickle
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
-from services.eventlog.bulk import uuid_from_hex
+from services.eventlog.bulk import _sqlite_instant, uuid_from_hex
 
 pytestmark = pytest.mark.unit
 
@@ -33,3 +35,20 @@ def test_a_uuid_read_from_its_hex_is_immutable_like_any_other() -> None:
 
     with pytest.raises(TypeError):
         read.int = 2  # type: ignore[misc]
+
+
+# Hypothesis takes naive bounds and draws the zone apart.
+EARLIEST, LATEST = datetime(1970, 1, 2), datetime(9998, 12, 30)  # noqa: DTZ001
+
+
+@given(moment=st.datetimes(min_value=EARLIEST, max_value=LATEST, timezones=st.timezones()))
+def test_an_instant_is_stored_as_sqlalchemy_stores_it_on_sqlite(moment: datetime) -> None:
+    in_utc = moment.astimezone(UTC)
+    expected = (
+        f"{in_utc.year:04d}-{in_utc.month:02d}-{in_utc.day:02d} "
+        f"{in_utc.hour:02d}:{in_utc.minute:02d}:{in_utc.second:02d}.{in_utc.microsecond:06d}"
+    )
+
+    assert _sqlite_instant(moment) == expected
+    # As pydantic makes them (its own UTC zone, not `datetime.UTC`).
+    assert _sqlite_instant(TypeAdapter(datetime).validate_python(in_utc.isoformat())) == expected
