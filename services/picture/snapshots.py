@@ -838,23 +838,28 @@ async def stored_picture_at(
     """
     until = await _until(store, position, as_of)
     found = await snapshots.find(crisis_id, until)
-    after = found.position if found is not None else 0
+
+    def read(after: int) -> AsyncGenerator[list[tuple[int, bytes]], None]:
+        return store.read_payloads(
+            crisis_id, after=after, until_position=until, chunk=5000, as_bytes=True
+        )
+
     # The first events after the snapshot are read while it is unpacked (both mostly off the
     # GIL, on two cores); the next ones while the last are folded.
-    chunks = store.read_payloads(
-        crisis_id, after=after, until_position=until, chunk=5000, as_bytes=True
-    )
+    chunks = read(found.position if found is not None else 0)
     first = asyncio.ensure_future(anext(chunks, None))
     try:
         picture = await found.open() if found is not None else None
     except BaseException:
         await _drop(first, chunks)
         raise
-    if picture is None and after:
-        # Unreadable: the whole log is folded instead.
-        await _drop(first, chunks)
-        return await _folded(store, StoredPicture.new(crisis_id), crisis_id, until)
-    picture = picture or StoredPicture.new(crisis_id)
+    if picture is None:
+        picture = StoredPicture.new(crisis_id)
+        if found is not None:
+            # Unreadable: the log is folded from its start instead.
+            await _drop(first, chunks)
+            chunks = read(0)
+            first = asyncio.ensure_future(anext(chunks, None))
     rows = await first
     while rows is not None:
         await asyncio.to_thread(picture.fold_run, rows)
@@ -868,20 +873,6 @@ async def _drop(first: asyncio.Future[Any], chunks: AsyncGenerator[Any, None]) -
     with contextlib.suppress(asyncio.CancelledError):
         await first
     await chunks.aclose()
-
-
-async def _folded(
-    store: EventStore, picture: StoredPicture, crisis_id: str, until: int | None
-) -> StoredPicture:
-    async for rows in store.read_payloads(
-        crisis_id,
-        after=picture.picture["position"],
-        until_position=until,
-        chunk=5000,
-        as_bytes=True,
-    ):
-        await asyncio.to_thread(picture.fold_run, rows)
-    return picture
 
 
 async def picture_at(

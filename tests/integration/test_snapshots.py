@@ -29,7 +29,7 @@ from services.picture.snapshots import (
     stored_picture_at,
     unpack,
 )
-from tests.store_fixtures import BACKENDS, open_store, recorded_at
+from tests.store_fixtures import BACKENDS, chained, open_store, recorded_at
 from tests.unit.samples import sample_event
 from tests.unit.test_picture_properties import T0
 
@@ -296,3 +296,33 @@ async def test_after_a_snapshot_is_lost_the_next_one_is_whole(store: EventStore)
     # Partial, it would complete the snapshot at 2, which was never written.
     assert [tuple(row) for row in rows] == [(4, None)]
     assert await live.snapshots.latest(CRISIS) == orjson.loads(orjson.dumps(live.pictures[CRISIS]))
+
+
+async def test_an_unreadable_snapshot_gives_way_to_the_whole_log(store: EventStore) -> None:
+    events = [
+        sample_event(
+            MainCouranteEntryRecorded, event_id=uuid4(), crisis_id=CRISIS, entry_id=f"mc-{n}"
+        )
+        for n in range(4)
+    ]
+    await store.append(chained(events))
+    snapshots = SnapshotStore(store.engine)
+    folded = (await picture_at(store, snapshots, CRISIS)).copy()
+    index = orjson.dumps({"format": 99, "head": {}, "sections": []})
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            picture_snapshots.insert().values(
+                crisis_id=CRISIS,
+                position=2,
+                recorded_at=recorded_at(2),
+                events=2,
+                packed=zstandard.ZstdCompressor().compress(
+                    len(index).to_bytes(4, "little") + index
+                ),
+            )
+        )
+
+    # Read from the log's start, not from position 2 onto an empty picture.
+    read = await stored_picture_at(store, snapshots, CRISIS)
+    assert orjson.dumps(read.materialize()) == orjson.dumps(folded)
+    assert (await picture_at(store, snapshots, CRISIS, position=3))["events"] == 3
