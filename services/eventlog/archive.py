@@ -20,7 +20,6 @@ from services.eventlog.core import (
     Decoded,
     Delivery,
     chain,
-    chain_problem,
     first_of_each_id,
     verify_chain,
 )
@@ -153,7 +152,8 @@ async def verify_log(
         if database_url is not None and crisis.events >= PARALLEL_FROM:
             fault = await verify_in_halves(store, database_url, crisis, progress)
         else:
-            fault = _end_fault(crisis, *await _verify_range(store, crisis.crisis_id, progress))
+            walked = await _walk(store, crisis.crisis_id, progress, start=ChainCursor())
+            fault = _end_fault(crisis, walked.fault, walked.cursor)
         if fault is not None:
             faults.append(fault)
     return faults
@@ -168,26 +168,13 @@ class RangeCheck:
     cursor: ChainCursor
 
 
-async def _verify_range(
+async def _walk(
     store: EventStore,
     crisis_id: str,
     progress: Progress,
     *,
     after: int = 0,
     until: int = LAST_SEQ,
-) -> tuple[ChainFault | None, ChainCursor]:
-    """Walk records `after` < seq <= `until` from the start of the chain (`after` 0)."""
-    found = await _walk(store, crisis_id, progress, after=after, until=until, start=ChainCursor())
-    return found.fault, found.cursor
-
-
-async def _walk(
-    store: EventStore,
-    crisis_id: str,
-    progress: Progress,
-    *,
-    after: int,
-    until: int,
     start: ChainCursor | None,
 ) -> RangeCheck:
     """Walk records `after` < seq <= `until` from `start`; with no `start`, from the first link
@@ -240,7 +227,7 @@ async def verify_in_halves(
 
     Each record carries the hash of the one before it, so a record is checked with its own row
     alone, and the parts meet on one link: the first record of the second half must follow the
-    last of the first (`chain_problem` on it, as a walk from the start would). The fault reported
+    last of the first (`verify_chain` on it, as a walk from the start would). The fault reported
     is the one a walk from the start would meet first.
     """
     # Imported here: every `crisis` command imports this module, few verify a long crisis.
@@ -265,22 +252,21 @@ async def verify_in_halves(
             progress(count + there - seen_there)
             seen_there = there
 
-        fault, cursor = await _verify_range(store, crisis.crisis_id, both, until=split)
+        earlier = await _walk(store, crisis.crisis_id, both, until=split, start=ChainCursor())
         while not second.done():
             await asyncio.wait([second], timeout=_POLL_S)
             both(0)
         later: RangeCheck = await second
         both(0)
-    if fault is not None:
-        return fault
+    if earlier.fault is not None:
+        return earlier.fault
     if later.first is None:
-        return _end_fault(crisis, None, cursor)
-    problem = chain_problem(
-        later.first, cursor.head.crisis_seq, cursor.head.hash, cursor.last_position
-    )
-    if problem is not None:
-        at = min(later.first.crisis_seq, cursor.head.crisis_seq + 1)
-        return ChainFault(crisis.crisis_id, at, later.first.position, problem)
+        return _end_fault(crisis, None, earlier.cursor)
+    # The join: the second part's first record checked after the first part's last, as a walk
+    # from the start would check it.
+    joined, _ = verify_chain(crisis.crisis_id, [later.first], earlier.cursor)
+    if joined is not None:
+        return joined
     return _end_fault(crisis, later.fault, later.cursor)
 
 

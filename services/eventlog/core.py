@@ -242,7 +242,7 @@ def verify_chain(
     """Walk records in chain order from `cursor`; report the first changed, missing or moved one."""
     seq, last_hash, last_position = cursor.head.crisis_seq, cursor.head.hash, cursor.last_position
     for record in records:
-        problem = chain_problem(record, seq, last_hash, last_position)
+        problem = _chain_problem(record, seq, last_hash, last_position)
         if problem is not None:
             seq_at = min(record.crisis_seq, seq + 1)
             return ChainFault(crisis_id, seq_at, record.position, problem), ChainCursor(
@@ -252,7 +252,7 @@ def verify_chain(
     return None, ChainCursor(replace(cursor.head, crisis_seq=seq, hash=last_hash), last_position)
 
 
-def chain_problem(record: Chained, seq: int, last_hash: str, last_position: int) -> str | None:
+def _chain_problem(record: Chained, seq: int, last_hash: str, last_position: int) -> str | None:
     """What is wrong with `record` coming after record `seq` (its hash, its position), if any."""
     expected_seq = seq + 1
     if record.crisis_seq != expected_seq:

@@ -43,7 +43,7 @@ from schemas.wire import REGISTRY
 from services.eventlog.store import EventStore
 from services.eventlog.tables import picture_snapshots
 from services.picture.fold import Event, Picture, fold_run, new_picture
-from services.picture.views import view
+from services.picture.views import is_overdue, view
 
 log = structlog.get_logger(__name__)
 
@@ -532,8 +532,7 @@ class StoredPicture:
                     merged[key] = flagged[key]
                     continue
                 state, due = summaries[key]
-                # `is_overdue`, with the instant shown at parsed once.
-                late = bool(state == "open" and due and datetime.fromisoformat(due) < shown_at)
+                late = is_overdue(due, shown_at, still_open=state == "open")
                 late_ones += late
                 merged[key] = orjson.Fragment(raw[:-1] + (_LATE if late else _ON_TIME))
             shown[section] = merged

@@ -118,12 +118,13 @@ def comparable(picture: Picture) -> dict[str, object]:
     return shown
 
 
-def is_overdue(due: str | None, at: str, *, still_open: bool = True) -> bool:
-    """Whether something due at `due` and still open is past due at instant `at`."""
+def is_overdue(due: str | None, at: str | datetime, *, still_open: bool = True) -> bool:
+    """Whether something due at `due` and still open is past due at instant `at` (ISO, or
+    parsed once by a caller that asks for many)."""
     # Instants may carry different offsets (+02:00 from an operator, Z from the stream).
     if not due or not still_open:
         return False
-    return datetime.fromisoformat(due) < datetime.fromisoformat(at)
+    return datetime.fromisoformat(due) < (datetime.fromisoformat(at) if isinstance(at, str) else at)
 
 
 def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
