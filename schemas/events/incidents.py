@@ -184,6 +184,11 @@ class BilanAssessed(Envelope):
         description="Who gave the figures.", examples=["SDIS 06", "SAMU 06"]
     )
     note: Text | None = Field(default=None, description="Context of the figures.")
+    warnings: list[ShortText] = Field(
+        default_factory=list,
+        description="What the intake tolerated in the input, for an operator to check.",
+        examples=[["message sent 7 months after its case was created: kept as sent"]],
+    )
 
     @model_validator(mode="after")
     def _assesses_something(self) -> Self:

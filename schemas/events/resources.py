@@ -57,6 +57,12 @@ class ResourceRequested(Envelope):
         examples=["COZ Sud (zone de défense)", "CODIS 83"],
     )
 
+    warnings: list[ShortText] = Field(
+        default_factory=list,
+        description="What the intake tolerated in the input, for an operator to check.",
+        examples=[["position 212 km from its case: kept as sent"]],
+    )
+
     @model_validator(mode="after")
     def _counts_something(self) -> Self:
         _check_not_empty(self.units, self.personnel)
@@ -75,6 +81,12 @@ class ResourceEngaged(Envelope):
     incident_id: _IncidentId = None
     description: _Description = None
     mission: _Mission = None
+
+    warnings: list[ShortText] = Field(
+        default_factory=list,
+        description="What the intake tolerated in the input, for an operator to check.",
+        examples=[["position 212 km from its case: kept as sent"]],
+    )
 
     @model_validator(mode="after")
     def _counts_something(self) -> Self:
@@ -95,6 +107,12 @@ class ResourceReleased(Envelope):
     description: _Description = None
     reason: ShortText | None = Field(
         default=None, description="Why it was released.", examples=["Feu fixé"]
+    )
+
+    warnings: list[ShortText] = Field(
+        default_factory=list,
+        description="What the intake tolerated in the input, for an operator to check.",
+        examples=[["position 212 km from its case: kept as sent"]],
     )
 
     @model_validator(mode="after")

@@ -9,6 +9,9 @@ Correlation rules (docs/intake.md):
 2. An Update or a Cancel amends the incident of the alerts it names in `<references>`.
 3. Alerts from one sender naming the same `<incidents>` value are about one incident.
 4. A GeoJSON feature is known by its feed and its `id`; the project's own events carry theirs.
+5. The resources engaged on an incident are known from its `resource.engaged` and
+   `resource.released` events, so that a message re-sending a whole resource list (a CISU RC-RI)
+   is turned into what changed.
 
 Routing: an input that amends a known incident goes where that incident is. A new one goes to
 the crisis open for its status: Actual alerts to the most recently opened real crisis, Exercise
@@ -30,6 +33,17 @@ from schemas.envelope import STANDING_WATCH
 
 
 @dataclass(frozen=True, slots=True)
+class Engaged:
+    """A resource engaged on an incident, as its `resource.engaged` event said."""
+
+    resource_id: str
+    service: str
+    units: int
+    personnel: int
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentRef:
     """Where an incident lives."""
 
@@ -46,6 +60,8 @@ class CorrelationIndex:
         self._keys: dict[str, IncidentRef] = {}
         # Open crises, oldest first; True for an exercise.
         self.open_crises: dict[str, bool] = {}
+        # Incident id -> resource id -> the resource engaged; None: released (in an overlay).
+        self._engaged: dict[str, dict[str, Engaged | None]] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -61,6 +77,19 @@ class CorrelationIndex:
         """Record that `keys` identify the incident `ref`."""
         for key in keys:
             self._keys[key] = ref
+
+    def engaged(self, incident_id: str) -> dict[str, Engaged]:
+        """The resources engaged on `incident_id` and not released, by resource id."""
+        known = self._engaged.get(incident_id, {})
+        return {key: value for key, value in known.items() if value is not None}
+
+    def engage(self, incident_id: str, resource: Engaged) -> None:
+        """Record that `resource` is engaged on `incident_id`."""
+        self._engaged.setdefault(incident_id, {})[resource.resource_id] = resource
+
+    def release(self, incident_id: str, resource_id: str) -> None:
+        """Record that `resource_id` no longer works on `incident_id`."""
+        self._engaged.get(incident_id, {}).pop(resource_id, None)
 
     def route(self, status: str) -> str:
         """The crisis a new incident of CAP `status` goes to."""
@@ -91,6 +120,19 @@ class CorrelationIndex:
         ):
             ref = IncidentRef(crisis_id, event["incident_id"], event.get("status"))
             self.remember(event.get("external_ids", []), ref)
+        elif kind == "resource.engaged" and event.get("incident_id"):
+            self.engage(
+                event["incident_id"],
+                Engaged(
+                    event["resource_id"],
+                    event["service"],
+                    event["units"],
+                    event["personnel"],
+                    event.get("description"),
+                ),
+            )
+        elif kind == "resource.released" and event.get("incident_id"):
+            self.release(event["incident_id"], event["resource_id"])
 
     def overlay(self) -> Overlay:
         """A scratch copy for one input: what it learns is committed only once published."""
@@ -113,8 +155,28 @@ class Overlay(CorrelationIndex):
         keys = list(keys)
         return super().find(keys) or self.base.find(keys)
 
+    def engaged(self, incident_id: str) -> dict[str, Engaged]:
+        """The resources engaged on `incident_id`, as the base knows them with this overlay's
+        own engagements and releases on top."""
+        known: dict[str, Engaged | None] = {
+            **self.base.engaged(incident_id),
+            **self._engaged.get(incident_id, {}),
+        }
+        return {key: value for key, value in known.items() if value is not None}
+
+    def release(self, incident_id: str, resource_id: str) -> None:
+        """Record the release here, to be written into the base on `commit`."""
+        self._engaged.setdefault(incident_id, {})[resource_id] = None
+
     def commit(self) -> None:
         """Write what this overlay learnt into its base."""
         for key, ref in self._keys.items():
             self.base.remember([key], ref)
         self._keys.clear()
+        for incident_id, changes in self._engaged.items():
+            for resource_id, resource in changes.items():
+                if resource is None:
+                    self.base.release(incident_id, resource_id)
+                else:
+                    self.base.engage(incident_id, resource)
+        self._engaged.clear()
