@@ -41,6 +41,15 @@ class MainCouranteEntryRecorded(Envelope):
         default=None,
         description="Entry this one corrects: a correction is a new entry, never an edit.",
     )
+    external_ids: list[ShortText] = Field(
+        default_factory=list,
+        description=(
+            "Identifiers of the message in its source systems, for an entry the intake records "
+            "(`cap:<sender>,<identifier>`); `cancels:<id>` names an alert a CAP Cancel withdrew "
+            "before this intake received it."
+        ),
+        examples=[["cap:vigicrues@developpement-durable.gouv.fr,VC-2020-118"]],
+    )
 
     @model_validator(mode="after")
     def _is_consistent(self) -> Self:

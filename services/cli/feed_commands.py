@@ -86,10 +86,9 @@ class _DryRun:
         )
         self.feed, self.crisis = feed, crisis
 
-    async def take(self, raw: bytes, *, name: str, fetch: LinkFetcher) -> list[Outcome]:
-        outcomes = await self.intake.take(
-            raw, name=name, feed=self.feed, crisis=self.crisis, fetch=fetch
-        )
+    async def take(self, raw: bytes, *, name: str, fetch: LinkFetcher) -> list[Outcome]:  # noqa: ARG002
+        # What entries link to is not fetched: each such entry's outcome says "not fetched".
+        outcomes = await self.intake.take(raw, name=name, feed=self.feed, crisis=self.crisis)
         for outcome in outcomes:
             for keys, ref in outcome.learnt:
                 self.index.remember(keys, ref)
@@ -190,7 +189,13 @@ def print_outcomes(outcomes: Sequence[Outcome], *, as_json: bool) -> None:
         return
     for outcome in outcomes:
         data = outcome.to_json()
-        mark = "[green]✓ accepted[/]" if outcome.accepted else "[bold red]✗ refused[/] "
+        mark = (
+            "[green]✓ accepted[/]"
+            if outcome.accepted
+            else "[bold red]✗ refused[/] "
+            if outcome.refused
+            else f"[yellow]○ {outcome.verdict}[/]"
+        )
         alert = f"  [dim]{escape(outcome.alert)}[/]" if outcome.alert else ""
         out.print(f"{mark}  {escape(outcome.input)} [dim]{escape(outcome.path)}[/]{alert}")
         for event in data["events"]:
@@ -250,10 +255,13 @@ def take(
     except PublishError as exc:
         raise _fail(str(exc), code=1) from None
     print_outcomes(outcomes, as_json=as_json)
-    refused = sum(not o.accepted for o in outcomes)
+    refused = sum(o.refused for o in outcomes)
     if not as_json:
         verb = "checked (dry run)" if dry_run else "taken in"
-        out.print(f"{len(outcomes) - refused} accepted, {refused} refused, {verb}.")
+        accepted = sum(o.accepted for o in outcomes)
+        skipped = len(outcomes) - accepted - refused
+        left = f", {skipped} links not fetched" if skipped else ""
+        out.print(f"{accepted} accepted, {refused} refused{left}, {verb}.")
     if refused:
         raise typer.Exit(1)
 

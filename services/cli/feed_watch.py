@@ -46,7 +46,7 @@ async def poll(
             outcomes = await _poll_folder(taker, folder, seen, settings, move=move, settle=not once)
         if outcomes:
             print_outcomes(outcomes, as_json=as_json)
-        refused = sum(not o.accepted for o in outcomes)
+        refused = sum(o.refused for o in outcomes)
         new = sum(len(o.events) for o in outcomes)
         out.print(
             f"[dim]{time.strftime('%H:%M:%S')}[/] {source}: {len(outcomes)} alerts, "
@@ -86,7 +86,7 @@ async def _poll_folder(
         taken = await taker.take(raw, name=str(path), fetch=fetcher)
         outcomes += taken
         if move:
-            target = folder / (ACCEPTED if all(o.accepted for o in taken) else REFUSED)
+            target = folder / (ACCEPTED if not any(o.refused for o in taken) else REFUSED)
             await asyncio.to_thread(_move, path, target)
     return outcomes
 

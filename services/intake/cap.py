@@ -106,7 +106,7 @@ class Alert:
     sent: datetime
     status: str
     msg_type: str
-    scope: str | None
+    scope: str
     references: list[Reference]
     incidents: list[str]
     note: str | None
@@ -230,7 +230,7 @@ def read_alert(element: Element, path: str, warnings: Warnings | None = None) ->
         status=reader.choice(element, "status", path, STATUSES),
         msg_type=msg_type,
         scope=_scope(reader),
-        references=_references(reader, sender),
+        references=_references(reader, sender, msg_type),
         incidents=(reader.text(element, "incidents", path) or "").split(),
         note=reader.free_text(element, "note", path),
         infos=[
@@ -248,7 +248,7 @@ def read_alert(element: Element, path: str, warnings: Warnings | None = None) ->
     if alert.signed:
         warnings.add(path, "digital signature present: recorded, not verified")
     if msg_type in ("Alert", "Update") and not alert.infos:
-        raise Rejection(f"a CAP {msg_type} without <info> says nothing to act on", f"{path}/info")
+        warnings.add(path, f"a CAP {msg_type} with no <info> (CAP allows it): recorded as received")
     return alert
 
 
@@ -267,25 +267,53 @@ def _check_namespaces(reader: _Reader) -> None:
             return
 
 
-def _scope(reader: _Reader) -> str | None:
-    value = reader.text(reader.root, "scope", reader.path)
+SCOPES = ("Public", "Restricted", "Private")
+
+
+def _scope(reader: _Reader) -> str:
+    """Who the alert is for. Never guessed: an alert meant for a few is never taken as public."""
+    path = reader.path
+    value = reader.text(reader.root, "scope", path)
     if value is None:
-        if reader.version != "1.0":
-            reader.warnings.add(f"{reader.path}/scope", "<scope> missing: taken as Public")
-        return "Public"
+        raise Rejection(
+            "<scope> is missing and CAP requires it: who the alert is for (Public, Restricted "
+            "or Private) is never guessed",
+            f"{path}/scope",
+        )
     if not value:
-        reader.warnings.add(f"{reader.path}/scope", "<scope> empty: taken as Public")
-        return "Public"
-    return value
+        raise Rejection(
+            "<scope> is empty: who the alert is for (Public, Restricted or Private) is never "
+            "guessed",
+            f"{path}/scope",
+        )
+    scope = reader.choice(reader.root, "scope", path, SCOPES)
+    if scope == "Restricted" and not reader.text(reader.root, "restriction", path):
+        reader.warnings.add(f"{path}/restriction", "Restricted alert without <restriction>")
+    if scope == "Private" and not reader.text(reader.root, "addresses", path):
+        reader.warnings.add(f"{path}/addresses", "Private alert without <addresses>")
+    if scope != "Public":
+        restriction = reader.free_text(reader.root, "restriction", path)
+        reader.warnings.add(
+            f"{path}/scope",
+            f"CAP scope {scope}: not for the public"
+            + (f" ({restriction[:200]})" if restriction else ""),
+        )
+    return scope
 
 
-def _references(reader: _Reader, sender: str) -> list[Reference]:
+def _references(reader: _Reader, sender: str, msg_type: str) -> list[Reference]:
     path = f"{reader.path}/references"
     value = reader.text(reader.root, "references", reader.path)
     if value is None:
         return []
     if not value:
-        reader.warnings.add(path, "empty <references/> ignored")
+        if msg_type in ("Update", "Cancel"):
+            reader.warnings.add(
+                path,
+                "empty <references/>: the link to the alert it amends is lost",
+            )
+        else:
+            reader.warnings.add(path, "empty <references/> ignored")
         return []
     found = []
     for chunk in value.split():

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 from dataclasses import dataclass
-from xml.etree.ElementTree import Element
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element, SubElement
 
-from services.intake.cap import is_cap
+from services.intake.cap import CAP_NAMESPACES, is_cap
 from services.intake.errors import Rejection, Warnings
 from services.intake.xmlsafe import XmlDocument, local, namespace, parse_xml
 
 ATOM = "http://www.w3.org/2005/Atom"
+CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 EDXL_DE = "urn:oasis:names:tc:emergency:EDXL:DE:1.0"
 _CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
+# Links that are not worth fetching for a CAP alert: web pages, other feeds, media.
+_NOT_CAP_TYPES = (
+    "text/html", "application/xhtml+xml", "application/atom+xml", "application/rss+xml",
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain", "application/json",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,8 @@ class Found:
     # The status the envelope imposes (EDXL-DE distributionStatus) when it is not Actual.
     status: str | None = None
     error: Rejection | None = None
+    # The element is made of a feed entry's `cap:` fields, not a whole alert.
+    fields: bool = False
 
 
 def find_alerts(document: XmlDocument, *, max_bytes: int) -> list[Found]:
@@ -75,27 +85,22 @@ def _children(parent: Element, name: str) -> list[Element]:
 
 
 def _atom(root: Element, warnings: Warnings, max_bytes: int) -> list[Found]:
+    entries = _children(root, "entry")
     found = []
-    for i, entry in enumerate(_children(root, "entry")):
+    for i, entry in enumerate(entries):
         path = f"/feed/entry[{i}]"
         inline = [
             alert
             for content in _children(entry, "content")
             for alert in _inline(content, f"{path}/content", warnings, max_bytes)
         ]
-        links = [
-            link.get("href", "")
-            for link in _children(entry, "link")
-            if link.get("type", "").split(";")[0].strip() in _CAP_TYPES and link.get("href")
-        ]
         if inline:
             found += [Found(path=f"{path}/content/alert", element=alert) for alert in inline]
-        elif links:
-            found.append(Found(path=f"{path}/link", link=links[0]))
-        else:
-            warnings.add(path, "entry carries no CAP alert and links to none: ignored")
-    if not found:
-        warnings.add("/feed", "the feed holds no CAP alert")
+            continue
+        links = [(link.get("type", ""), link.get("href", "")) for link in _children(entry, "link")]
+        found.append(_entry(entry, path, "link", links, _updated(entry, root)))
+    if not entries:
+        warnings.add("/feed", "the feed holds no entry")
     return found
 
 
@@ -116,24 +121,144 @@ def _inline(content: Element, path: str, warnings: Warnings, max_bytes: int) -> 
 
 def _rss(root: Element, warnings: Warnings) -> list[Found]:
     found = []
+    items = 0
     for channel in _children(root, "channel"):
         for i, item in enumerate(_children(channel, "item")):
+            items += 1
             path = f"/rss/channel/item[{i}]"
-            enclosures = [
-                e.get("url", "")
-                for e in _children(item, "enclosure")
-                if e.get("type", "").split(";")[0].strip() in _CAP_TYPES and e.get("url")
-            ]
-            links = [(e.text or "").strip() for e in _children(item, "link") if e.text]
-            if enclosures:
-                found.append(Found(path=f"{path}/enclosure", link=enclosures[0]))
-            elif links and links[0]:
-                found.append(Found(path=f"{path}/link", link=links[0]))
-            else:
-                warnings.add(path, "item links to no CAP alert: ignored")
-    if not found:
-        warnings.add("/rss", "the feed holds no CAP alert")
+            links = [(e.get("type", ""), e.get("url", "")) for e in _children(item, "enclosure")]
+            links += [("", (e.text or "").strip()) for e in _children(item, "link")]
+            found.append(_entry(item, path, "enclosure", links, _updated(item, channel)))
+    if not items:
+        warnings.add("/rss", "the feed holds no item")
     return found
+
+
+def _entry(
+    entry: Element, path: str, linked: str, links: list[tuple[str, str]], updated: str | None
+) -> Found:
+    """What one feed entry (or RSS item) gives, its full alert being elsewhere: the link to it,
+    else the alert its `cap:` fields summarise, else why it gives nothing."""
+    kinds = [kind.split(";")[0].strip().lower() for kind, href in links if href]
+    hrefs = [href for _, href in links if href]
+    for kind, href in zip(kinds, hrefs, strict=True):
+        if kind in _CAP_TYPES:
+            return Found(path=f"{path}/{linked}", link=href)
+    if _has_cap_fields(entry):
+        return Found(path=f"{path}/cap", element=_alert_of_fields(entry, updated), fields=True)
+    for kind, href in zip(kinds, hrefs, strict=True):
+        if kind not in _NOT_CAP_TYPES:
+            return Found(path=f"{path}/{linked}", link=href)
+    said = ", ".join(sorted(set(kinds))) if hrefs else "none"
+    return Found(
+        path=path,
+        error=Rejection(
+            f"the entry carries no CAP alert and no CAP fields, and links to no CAP document "
+            f"(its links' types: {said})",
+            path,
+        ),
+    )
+
+
+def _updated(entry: Element, parent: Element) -> str | None:
+    for element in (entry, parent):
+        for name in ("updated", "published", "pubDate", "lastBuildDate"):
+            for child in _children(element, name):
+                if text := (child.text or "").strip():
+                    return _iso_instant(text)
+    return None
+
+
+def _iso_instant(text: str) -> str:
+    """An Atom instant as it is; an RSS one (RFC 822) as ISO 8601."""
+    try:
+        return email.utils.parsedate_to_datetime(text).isoformat()
+    except (TypeError, ValueError, IndexError):
+        return text
+
+
+def _has_cap_fields(entry: Element) -> bool:
+    return any(
+        isinstance(child.tag, str)
+        and namespace(child.tag) in CAP_NAMESPACES
+        and local(child.tag) == "event"
+        for child in entry
+    )
+
+
+# The CAP fields an entry may carry inline, and where they go in the alert they summarise.
+_ALERT_FIELDS = ("identifier", "sender", "sent", "status", "msgType", "scope", "references")
+_INFO_FIELDS = (
+    "language", "category", "event", "urgency", "severity", "certainty",
+    "effective", "onset", "expires", "senderName", "headline", "description", "instruction",
+)  # fmt: skip
+_AREA_FIELDS = ("areaDesc", "polygon", "circle", "geocode")
+
+
+def _alert_of_fields(entry: Element, updated: str | None) -> Element:
+    """A CAP 1.2 `<alert>` made of an entry's `cap:` fields (with the entry's id, title, summary
+    and date where a field is missing), for `read_alert` to check as any alert."""
+    fields: dict[str, list[Element]] = {}
+    for child in entry:
+        if isinstance(child.tag, str) and namespace(child.tag) in CAP_NAMESPACES:
+            fields.setdefault(local(child.tag), []).append(child)
+
+    def text(name: str, *others: str) -> str | None:
+        for child in fields.get(name, []):
+            if value := (child.text or "").strip():
+                return value
+        for other in others:
+            for child in _children(entry, other):
+                if value := (child.text or "").strip():
+                    return value
+        return None
+
+    alert = Element(f"{{{CAP12}}}alert")
+    identifier = text("identifier", "id", "guid")
+    values = {
+        "identifier": identifier,
+        "sender": text("sender") or _sender_of(identifier),
+        "sent": text("sent") or updated,
+        "status": text("status"),
+        "msgType": text("msgType"),
+        "scope": text("scope") or "Public",  # what a public feed publishes is public
+        "references": text("references"),
+    }
+    for name in _ALERT_FIELDS:
+        if values[name] is not None:
+            SubElement(alert, f"{{{CAP12}}}{name}").text = values[name]
+    info = SubElement(alert, f"{{{CAP12}}}info")
+    defaults = {
+        "headline": text("headline", "title"),
+        "description": text("description", "summary"),
+    }
+    for name in _INFO_FIELDS:
+        value = text(name) or defaults.get(name)
+        if value is None and name in ("urgency", "severity", "certainty"):
+            value = ""  # read as Unknown, with a warning
+        if value is not None:
+            SubElement(info, f"{{{CAP12}}}{name}").text = value
+    area = SubElement(info, f"{{{CAP12}}}area")
+    for name in _AREA_FIELDS:
+        for child in fields.get(name, []):
+            area.append(_in_cap12(child))
+    return alert
+
+
+def _sender_of(identifier: str | None) -> str | None:
+    """The host of an entry whose id is a URL (`https://api.weather.gov/alerts/…`)."""
+    host = urlsplit(identifier or "").hostname
+    return host or None
+
+
+def _in_cap12(element: Element) -> Element:
+    """A copy of `element` and its children with their tags in the CAP 1.2 namespace."""
+    copy = Element(f"{{{CAP12}}}{local(element.tag)}")
+    copy.text = element.text
+    for child in element:
+        if isinstance(child.tag, str):
+            copy.append(_in_cap12(child))
+    return copy
 
 
 def _edxl(root: Element, warnings: Warnings, max_bytes: int) -> list[Found]:

@@ -59,6 +59,20 @@ class Outcome:
     learnt: list[tuple[list[str], IncidentRef]] = field(default_factory=list)
     # A refusal caused by a fault of ours rather than of the input (never expected).
     internal: bool = False
+    # Neither accepted nor refused: why it was not read (a link not fetched in a dry run).
+    skipped: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """Refused: bad input, kept with its reason (a link not fetched is not refused)."""
+        return not self.accepted and self.skipped is None
+
+    @property
+    def verdict(self) -> str:
+        """accepted, refused, or what was not done (`not fetched`)."""
+        if self.skipped is not None:
+            return self.skipped
+        return "accepted" if self.accepted else "refused"
 
     def to_json(self) -> dict[str, Any]:
         """The outcome as `crisis feed --json` prints it and the HTTP intake answers it."""
@@ -67,6 +81,7 @@ class Outcome:
             "path": self.path,
             "alert": self.alert,
             "accepted": self.accepted,
+            "outcome": self.verdict,
             "events": [event.to_wire() for event in self.events],
             "warnings": [*self.warnings, *self.notes],
             "error": (
@@ -213,6 +228,16 @@ class _Job:
         outcomes = []
         for found in find_alerts(document, max_bytes=max_bytes):
             outcomes += await self.found(found, document, follow_links=True)
+        if not outcomes:  # an empty feed: said, so that no input goes by without a word
+            outcomes.append(
+                Outcome(
+                    input=self.name,
+                    path="/",
+                    accepted=True,
+                    warnings=list(document.warnings),
+                    notes=["the input holds no alert: nothing to record"],
+                )
+            )
         return outcomes
 
     def refused(
@@ -248,6 +273,16 @@ class _Job:
             learnt=mapped.learnt,
         )
 
+    def not_fetched(self, found: Found, warnings: list[str]) -> Outcome:
+        return Outcome(
+            input=self.name,
+            path=found.path,
+            accepted=False,
+            warnings=list(warnings),
+            notes=[f"links to {found.link[:200] if found.link else '?'}: not fetched"],
+            skipped="not fetched",
+        )
+
     def internal(self, exc: Exception, path: str) -> Outcome:
         """A refusal caused by a fault of ours: logged, and one item refused, never the intake."""
         log.error("intake.internal_error", input=self.name, path=path, exc_info=exc)
@@ -271,18 +306,26 @@ class _Job:
         if found.error is not None:
             return [self.refused(found.error, found.path, document.warnings)]
         if found.link is not None:
-            if not follow_links or self.fetch is None:
+            if not follow_links:
                 error = Rejection(f"links are not followed here ({found.link[:200]})", found.path)
                 return [self.refused(error, found.path, document.warnings)]
+            if self.fetch is None:  # a dry run: what the entry links to is not fetched
+                return [self.not_fetched(found, document.warnings)]
             return await self.linked(found)
         return [self.alert(found, document)]
 
     def alert(self, found: Found, document: XmlDocument) -> Outcome:
         assert found.element is not None  # noqa: S101 (a Found holds one of the three)
+        warnings = Warnings(document.warnings)
+        if found.fields:
+            warnings.add(
+                found.path,
+                "read from the feed entry's CAP fields: a summary, not the whole alert",
+            )
         try:
-            alert = read_alert(found.element, found.path, document.warnings)
+            alert = read_alert(found.element, found.path, warnings)
         except Rejection as exc:
-            return self.refused(exc, exc.path or found.path, document.warnings)
+            return self.refused(exc, exc.path or found.path, warnings)
         try:
             mapped = map_alert(alert, self.overlay, self.context(found.status))
         except Rejection as exc:

@@ -6,7 +6,9 @@ Correlation rules (docs/intake.md):
    received twice, or through two feeds (an Atom feed and an EDXL-DE envelope, say), is one
    alert: the second copy adds nothing. Event ids are derived from that identity, so even two
    intake processes publish the same ids and JetStream and the log keep one.
-2. An Update or a Cancel amends the incident of the alerts it names in `<references>`.
+2. An Update or a Cancel amends the incident of the alerts it names in `<references>`. A Cancel
+   of alerts not received yet is recorded in the main courante with `cancels:<key>` ids; an
+   alert it names that arrives later is reported and closed at once.
 3. Alerts from one sender naming the same `<incidents>` value are about one incident.
 4. A GeoJSON feature is known by its feed and its `id`; the project's own events carry theirs.
 5. The resources engaged on an incident are known from its `resource.engaged` and
@@ -44,6 +46,16 @@ class Engaged:
 
 
 @dataclass(frozen=True, slots=True)
+class Cancelled:
+    """A CAP Cancel received before the alert it withdraws: where it was recorded, and why."""
+
+    cancel_key: str
+    crisis_id: str
+    entry_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentRef:
     """Where an incident lives."""
 
@@ -60,6 +72,8 @@ class CorrelationIndex:
         self._keys: dict[str, IncidentRef] = {}
         # Open crises, oldest first; True for an exercise.
         self.open_crises: dict[str, bool] = {}
+        # Alert key -> the entry recording the Cancel that withdrew it before it came.
+        self._cancelled: dict[str, Cancelled] = {}
         # Incident id -> resource id -> the resource engaged; None: released (in an overlay).
         self._engaged: dict[str, dict[str, Engaged | None]] = {}
 
@@ -77,6 +91,17 @@ class CorrelationIndex:
         """Record that `keys` identify the incident `ref`."""
         for key in keys:
             self._keys[key] = ref
+
+    def cancelled(self, keys: Iterable[str]) -> Cancelled | None:
+        """The Cancel that withdrew one of the alerts `keys` before it came, if any."""
+        for key in keys:
+            if (found := self._cancelled.get(key)) is not None:
+                return found
+        return None
+
+    def cancel(self, key: str, cancelled: Cancelled) -> None:
+        """Record that the alert `key` was withdrawn before it came."""
+        self._cancelled[key] = cancelled
 
     def engaged(self, incident_id: str) -> dict[str, Engaged]:
         """The resources engaged on `incident_id` and not released, by resource id."""
@@ -120,6 +145,12 @@ class CorrelationIndex:
         ):
             ref = IncidentRef(crisis_id, event["incident_id"], event.get("status"))
             self.remember(event.get("external_ids", []), ref)
+        elif kind == "maincourante.entry_recorded":
+            ids = event.get("external_ids") or []
+            withdrawn = [key.removeprefix("cancels:") for key in ids if key.startswith("cancels:")]
+            by = next((key for key in ids if not key.startswith("cancels:")), "")
+            for key in withdrawn:
+                self.cancel(key, Cancelled(by, crisis_id, event["entry_id"], event["text"]))
         elif kind == "resource.engaged" and event.get("incident_id"):
             self.engage(
                 event["incident_id"],
@@ -155,6 +186,11 @@ class Overlay(CorrelationIndex):
         keys = list(keys)
         return super().find(keys) or self.base.find(keys)
 
+    def cancelled(self, keys: Iterable[str]) -> Cancelled | None:
+        """The Cancel known here or in the base that withdrew one of `keys`."""
+        keys = list(keys)
+        return super().cancelled(keys) or self.base.cancelled(keys)
+
     def engaged(self, incident_id: str) -> dict[str, Engaged]:
         """The resources engaged on `incident_id`, as the base knows them with this overlay's
         own engagements and releases on top."""
@@ -173,6 +209,9 @@ class Overlay(CorrelationIndex):
         for key, ref in self._keys.items():
             self.base.remember([key], ref)
         self._keys.clear()
+        for key, cancelled in self._cancelled.items():
+            self.base.cancel(key, cancelled)
+        self._cancelled.clear()
         for incident_id, changes in self._engaged.items():
             for resource_id, resource in changes.items():
                 if resource is None:

@@ -82,7 +82,7 @@ class Dispatcher:
         for outcome in outcomes:
             if outcome.accepted:
                 await self.publish(outcome)
-            else:
+            elif outcome.refused:
                 await self.keep_refused(outcome, raw, feed=feed, content_type=content_type)
 
     async def publish(self, outcome: Outcome) -> None:
@@ -93,6 +93,8 @@ class Dispatcher:
             await publish_event(self.js, event)
         for keys, ref in outcome.learnt:
             self.index.remember(keys, ref)
+        for event in outcome.events:  # engagements, Cancels of alerts not received yet
+            self.index.observe(event.to_wire())
 
     async def store(self, digest: str, content: bytes) -> None:
         """Put `content` in the object store under its digest, once."""

@@ -17,7 +17,14 @@ from services.runtime.topology import CRISIS_STREAM
 log = structlog.get_logger(__name__)
 
 # Crisis events say which crises are open; incident events which external ids are known.
-FOLLOWED = ("crisis.*.crisis.*", "crisis.*.incident.*")
+# Crises and incidents; the resources engaged on them (a CISU RC-RI is told as what changed);
+# main courante entries (a CAP Cancel of alerts not received yet is one).
+FOLLOWED = (
+    "crisis.*.crisis.*",
+    "crisis.*.incident.*",
+    "crisis.*.resource.*",
+    "crisis.*.maincourante.entry_recorded",
+)
 
 
 class IndexNotReadyError(RuntimeError):

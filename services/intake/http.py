@@ -105,9 +105,9 @@ def build_api(intake: Submitter, feeds: FeedRegistry, *, max_bytes: int) -> Fast
             )
         except PublishError as exc:
             return _error(503, f"the bus did not take the input, send it again: {exc}")
-        refused = sum(not o.accepted for o in outcomes)
+        refused = sum(o.refused for o in outcomes)
         body = {
-            "accepted": len(outcomes) - refused,
+            "accepted": sum(o.accepted for o in outcomes),
             "refused": refused,
             "outcomes": [o.to_json() for o in outcomes],
         }

@@ -11,16 +11,24 @@ from datetime import datetime
 from typing import Any
 
 from schemas.envelope import Envelope, Status
-from schemas.events import IncidentClosed, IncidentReported, IncidentUpdated
+from schemas.events import (
+    IncidentClosed,
+    IncidentReported,
+    IncidentUpdated,
+    MainCouranteEntryRecorded,
+)
 from schemas.values import (
     Attachment,
+    Direction,
     IncidentKind,
     LocalizedText,
     Location,
+    Medium,
+    Priority,
     Severity,
 )
 from services.intake.cap import Alert, Area, Info
-from services.intake.correlation import CorrelationIndex, IncidentRef
+from services.intake.correlation import Cancelled, CorrelationIndex, IncidentRef
 from services.intake.errors import Rejection
 from services.intake.text import has_markup, one_line
 
@@ -122,16 +130,9 @@ def map_alert(alert: Alert, index: CorrelationIndex, context: Context) -> Mapped
         mapped.notes.append(f"msgType {alert.msg_type} carries no incident: nothing to record")
         return mapped
     if alert.msg_type == "Cancel":
-        if target is None:
-            named = " ".join(r.key for r in alert.references) or "nothing"
-            raise Rejection(
-                f"Cancel of an alert this intake has not received ({named})",
-                f"{alert.path}/references",
-            )
-        _check_mix(status, target, index, alert.path)
-        mapped.events.append(writer.closed(target))
-        mapped.learnt.append(([alert.key], target))
-        return mapped
+        return _cancel(alert, writer, target, index, mapped)
+    if not alert.infos:  # a header-only alert: CAP allows it, the cell keeps it
+        return _header_only(alert, writer, target, index, mapped)
     info = _chosen(alert, context.language)
     if target is not None:
         _check_mix(status, target, index, alert.path)
@@ -150,6 +151,68 @@ def map_alert(alert: Alert, index: CorrelationIndex, context: Context) -> Mapped
     ref = IncidentRef(crisis_id, incident_id, status.value)
     mapped.events.append(writer.reported(info, ref, keys))
     mapped.learnt.append((keys, ref))
+    if (cancel := index.cancelled([alert.key, *root_keys])) is not None:
+        alert.warnings.add(alert.path, f"withdrawn by {cancel.cancel_key} before it came")
+        reason = f"Withdrawn by a CAP Cancel received before this alert ({cancel.cancel_key})"
+        mapped.events.append(writer.closed(ref, reason))
+    return mapped
+
+
+def _cancel(
+    alert: Alert,
+    writer: _Writer,
+    target: IncidentRef | None,
+    index: CorrelationIndex,
+    mapped: Mapped,
+) -> Mapped:
+    """A Cancel closes the incident of the alerts it names; one of alerts not received (yet)
+    is recorded in the main courante and remembered (`_withdrawn_before`)."""
+    if target is None:
+        return _withdrawn_before(alert, writer, index, mapped)
+    _check_mix(writer.status, target, index, alert.path)
+    mapped.events.append(writer.closed(target))
+    mapped.learnt.append(([alert.key], target))
+    return mapped
+
+
+def _header_only(
+    alert: Alert,
+    writer: _Writer,
+    target: IncidentRef | None,
+    index: CorrelationIndex,
+    mapped: Mapped,
+) -> Mapped:
+    """An Alert or Update with no `<info>`: a note on the incident it amends, else an entry in
+    the main courante where a new incident would have gone."""
+    if target is not None:
+        _check_mix(writer.status, target, index, alert.path)
+        mapped.events.append(writer.header_update(target))
+        mapped.learnt.append(([alert.key], target))
+        return mapped
+    crisis_id = writer.context.forced_crisis or index.route(writer.status.value)
+    said = f"CAP {alert.msg_type} {alert.identifier} from {alert.sender}, with no <info>"
+    text = f"{said}: {alert.note}" if alert.note else said
+    mapped.events.append(writer.entry(crisis_id, text, [alert.key]))
+    return mapped
+
+
+def _withdrawn_before(
+    alert: Alert, writer: _Writer, index: CorrelationIndex, mapped: Mapped
+) -> Mapped:
+    """A Cancel of alerts not received (yet): recorded in the main courante where its alerts
+    would have gone, and remembered, so that an alert it names arriving later is closed."""
+    named = [r.key for r in alert.references]
+    if not named:
+        alert.warnings.add(f"{alert.path}/references", "a Cancel that names no alert")
+    crisis_id = writer.context.forced_crisis or index.route(writer.status.value)
+    text = (
+        f"CAP Cancel {alert.identifier} from {alert.sender} of alerts this intake has not "
+        f"received: {' '.join(named) or 'none named'}" + (f": {alert.note}" if alert.note else "")
+    )
+    entry = writer.entry(crisis_id, text, [alert.key, *(f"cancels:{key}" for key in named)])
+    mapped.events.append(entry)
+    for key in named:
+        index.cancel(key, Cancelled(alert.key, crisis_id, entry.entry_id, entry.text))
     return mapped
 
 
@@ -250,16 +313,51 @@ class _Writer:
             attachments=self.attachments(info),
         )
 
-    def closed(self, target: IncidentRef) -> IncidentClosed:
+    def closed(self, target: IncidentRef, reason: str | None = None) -> IncidentClosed:
         alert = self.alert
         info = alert.infos[0] if alert.infos else None
-        said = info and (info.description or info.headline)
+        said = reason or (info and (info.description or info.headline))
         return IncidentClosed(
             **self.envelope(info, target, "closed"),
             incident_id=target.incident_id,
             reason=_long(said or alert.note or f"Cancelled by {alert.sender} ({alert.identifier})"),
             external_ids=[_short(alert.key)],
             warnings=list(alert.warnings),
+        )
+
+    def header_update(self, target: IncidentRef) -> IncidentUpdated:
+        """An Update with no `<info>`: what it says is its note, on the incident it amends."""
+        alert = self.alert
+        said = f"CAP Update {alert.identifier} from {alert.sender}, with no <info>"
+        return IncidentUpdated(
+            **self.envelope(None, target, "updated"),
+            incident_id=target.incident_id,
+            note=_long(f"{said}: {alert.note}" if alert.note else said),
+            external_ids=[_short(alert.key)],
+            warnings=list(alert.warnings),
+        )
+
+    def entry(
+        self, crisis_id: str, text: str, external_ids: list[str]
+    ) -> MainCouranteEntryRecorded:
+        """A main courante entry for a message that concerns no incident known here."""
+        alert = self.alert
+        warnings = "".join(f"\n! {w}" for w in alert.warnings)
+        return MainCouranteEntryRecorded(
+            event_id=event_id(alert.key, "recorded"),
+            crisis_id=crisis_id,
+            occurred_at=alert.sent,
+            received_at=self.context.received_at,
+            source=self.context.feed,
+            actor=f"feed:{self.context.feed}",
+            status=self.status,
+            entry_id=incident_id_for(alert.key).replace("cap-", "mc-cap-", 1),
+            direction=Direction.RECEIVED,
+            sender=_short(alert.sender),
+            medium=Medium.PORTAL,
+            priority=Priority.ROUTINE,
+            text=_long(text + warnings) or "?",
+            external_ids=[_short(k) for k in external_ids],
         )
 
     def attachments(self, info: Info) -> list[Attachment]:

@@ -11,7 +11,12 @@ import orjson
 import pytest
 
 from schemas.envelope import Status
-from schemas.events import IncidentClosed, IncidentReported, IncidentUpdated
+from schemas.events import (
+    IncidentClosed,
+    IncidentReported,
+    IncidentUpdated,
+    MainCouranteEntryRecorded,
+)
 from schemas.values import IncidentKind, Severity
 from services.intake.core import Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
@@ -245,17 +250,18 @@ async def test_the_atom_feed_gives_its_two_inline_alerts_and_fetches_the_linked_
     assert fetched.location.circles[0].radius_km == pytest.approx(2.5)
 
 
-async def test_without_a_fetcher_the_atom_link_is_refused_and_the_inline_alerts_still_read() -> (
+async def test_without_a_fetcher_the_atom_link_is_not_fetched_and_inline_alerts_still_read() -> (
     None
 ):
     path = DATA / "atom_meteoalarm.xml"
     outcomes = await Intake(CorrelationIndex()).take(
         path.read_bytes(), name=str(path), feed="meteoalarm"
     )
-    assert [o.accepted for o in outcomes] == [True, True, False]
-    assert outcomes[2].error is not None
-    assert "links are not followed" in outcomes[2].error.reason
-    assert not outcomes[2].internal
+    assert [o.verdict for o in outcomes] == ["accepted", "accepted", "not fetched"]
+    assert outcomes[2].error is None
+    assert not outcomes[2].refused
+    assert outcomes[2].to_json()["outcome"] == "not fetched"
+    assert "cap11_sdis_circle.xml: not fetched" in outcomes[2].to_json()["warnings"][-1]
 
 
 async def test_the_rss_feed_gives_the_alerts_it_links_to_and_the_update_amends_the_first() -> None:
@@ -309,12 +315,27 @@ async def test_an_update_whose_original_was_never_received_is_reported_with_a_wa
     assert VIGICRUES_ROUGE_KEY in event.external_ids
 
 
-async def test_a_cancel_whose_alerts_were_never_received_is_refused_at_its_references() -> None:
-    (outcome,) = await take("cap12_vigicrues_cancel.xml")
-    assert not outcome.accepted
-    assert outcome.error is not None
-    assert outcome.error.path == "/alert/references"
-    assert not outcome.internal
+async def test_a_cancel_of_alerts_never_received_is_recorded_and_closes_them_later() -> None:
+    index = CorrelationIndex()
+    (outcome,) = await take("cap12_vigicrues_cancel.xml", intake=Intake(index))
+    assert outcome.accepted
+    assert outcome.error is None
+    (entry,) = outcome.events
+    assert isinstance(entry, MainCouranteEntryRecorded)
+    assert entry.crisis_id == "veille"  # where its alert would have gone: no crisis is open
+    withdrawn = [key for key in entry.external_ids if key.startswith("cancels:")]
+    assert withdrawn, "the entry names the alerts the Cancel withdrew"
+    assert "has not received" in entry.text
+    index.observe(entry.to_wire())  # as the intake learns it back from the stream
+
+    (late,) = await take("cap12_vigicrues_rouge_vesubie.xml", intake=Intake(index))
+    reported_, closed = late.events
+    assert isinstance(reported_, IncidentReported)
+    assert isinstance(closed, IncidentClosed)
+    assert closed.incident_id == reported_.incident_id
+    assert closed.reason is not None
+    assert "received before this alert" in closed.reason
+    assert any("withdrawn by" in w for w in late.warnings)
 
 
 # --- quirks: tolerated with a warning ------------------------------------------------------------
@@ -637,14 +658,54 @@ async def test_every_outcome_prints_as_json_with_exactly_the_documented_keys(nam
             "path",
             "alert",
             "accepted",
+            "outcome",
             "events",
             "warnings",
             "error",
         }
         json.loads(json.dumps(shown))
         assert shown["accepted"] is outcome.accepted
-        assert (shown["error"] is None) is outcome.accepted
+        assert shown["outcome"] in ("accepted", "refused", "not fetched")
+        assert (shown["error"] is None) is (shown["outcome"] != "refused")
         if shown["error"] is not None:
             assert set(shown["error"]) == {"reason", "path"}
         for wire in shown["events"]:
-            assert wire["type"].startswith("incident.")
+            assert wire["type"].startswith(("incident.", "maincourante."))
+
+
+# --- feeds whose entries do not carry their alert -----------------------------------------------
+
+
+async def test_each_entry_of_a_feed_of_links_and_cap_fields_has_its_outcome() -> None:
+    outcomes = await take("atom_links_and_cap_fields.xml")
+    assert [o.verdict for o in outcomes] == ["accepted", "accepted", "refused"]
+    linked, summarised, useless = outcomes
+    assert linked.path == "/feed/entry[0]/link -> cap11_sdis_circle.xml/alert"
+    event = reported(summarised)
+    assert event.title == "Coupure de la RD 6204 à Tende"
+    assert event.kind is IncidentKind.MOUVEMENT_DE_TERRAIN
+    assert event.severity is Severity.SEVERE
+    assert event.location.insee_codes == ["06163"]
+    assert event.external_ids[0] == (
+        "cap:alertes.example.gouv.fr,https://alertes.example.gouv.fr/cap/PREF06-2020-1002-B"
+    )
+    assert any("a summary, not the whole alert" in w for w in event.warnings)
+    assert any("empty <urgency>: taken as Unknown" in w for w in event.warnings)
+    assert useless.error is not None
+    assert useless.error.path == "/feed/entry[2]"
+    assert "text/html" in useless.error.reason
+
+
+async def test_a_dry_run_says_not_fetched_for_each_linked_entry() -> None:
+    path = DATA / "atom_links_and_cap_fields.xml"
+    outcomes = await Intake(CorrelationIndex()).take(path.read_bytes(), name=str(path), feed="f")
+    assert [o.verdict for o in outcomes] == ["not fetched", "accepted", "refused"]
+    assert outcomes[0].events == []
+
+
+async def test_an_empty_feed_gives_one_outcome_that_says_so() -> None:
+    empty = b'<feed xmlns="http://www.w3.org/2005/Atom"><id>x</id><title>vide</title></feed>'
+    (outcome,) = await Intake(CorrelationIndex()).take(empty, name="empty.xml", feed="f")
+    assert outcome.accepted
+    assert outcome.events == []
+    assert "holds no alert" in outcome.to_json()["warnings"][-1]

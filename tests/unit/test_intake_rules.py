@@ -12,7 +12,12 @@ import orjson
 import pytest
 
 from schemas.envelope import Status
-from schemas.events import IncidentClosed, IncidentReported, IncidentUpdated
+from schemas.events import (
+    IncidentClosed,
+    IncidentReported,
+    IncidentUpdated,
+    MainCouranteEntryRecorded,
+)
 from services.intake.core import Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
 
@@ -50,8 +55,12 @@ def cap_alert(
     description: str | None = None,
     area: str = NICE,
     declaration: bool = True,
+    scope: str | None = "Public",
+    header_only: bool = False,
+    note: str | None = None,
 ) -> str:
-    """A CAP 1.2 alert; `area` is written as is, the other texts are escaped."""
+    """A CAP 1.2 alert; `area` is written as is, the other texts are escaped; `scope` None
+    leaves `<scope>` out, `header_only` the `<info>`."""
     optional = "".join(
         f"<{name}>{escape(value)}</{name}>"
         for name, value in (("headline", headline), ("description", description))
@@ -65,18 +74,23 @@ def cap_alert(
         f"<sent>{escape(sent)}</sent>"
         f"<status>{escape(status)}</status>"
         f"<msgType>{escape(msg_type)}</msgType>"
-        "<scope>Public</scope>"
+        + (f"<scope>{escape(scope)}</scope>" if scope is not None else "")
+        + (f"<note>{escape(note)}</note>" if note is not None else "")
         + (f"<references>{escape(' '.join(references))}</references>" if references else "")
         + (f"<incidents>{escape(' '.join(incidents))}</incidents>" if incidents else "")
-        + "<info>"
-        f"<language>{escape(language)}</language>"
-        "<category>Met</category>"
-        f"<event>{escape(event)}</event>"
-        "<urgency>Immediate</urgency>"
-        f"<severity>{escape(severity)}</severity>"
-        "<certainty>Observed</certainty>"
-        f"{optional}{area}"
-        "</info></alert>"
+        + ("</alert>" if header_only else "<info>")
+        + (
+            ""
+            if header_only
+            else f"<language>{escape(language)}</language>"
+            "<category>Met</category>"
+            f"<event>{escape(event)}</event>"
+            "<urgency>Immediate</urgency>"
+            f"<severity>{escape(severity)}</severity>"
+            "<certainty>Observed</certainty>"
+            f"{optional}{area}"
+            "</info></alert>"
+        )
     )
 
 
@@ -123,6 +137,8 @@ class Desk:
             for outcome in outcomes:
                 for keys, where in outcome.learnt:
                     self.index.remember(keys, where)
+                for published in outcome.events:
+                    self.index.observe(published.to_wire())
         return outcomes
 
     async def one(self, document: str | bytes, **kwargs: Any) -> Outcome:
@@ -285,13 +301,116 @@ async def test_a_cap_cancel_closes_the_incident_of_the_alerts_it_references() ->
     assert closed.external_ids == [f"cap:{SENDER},V-3"]
 
 
-async def test_a_cancel_of_an_alert_never_received_is_refused_at_its_references() -> None:
-    outcome = await Desk().one(
-        cap_alert(identifier="V-9", msg_type="Cancel", references=[ref("NEVER-SEEN")])
+async def test_a_cancel_of_an_alert_never_received_is_recorded_where_its_alert_would_go() -> None:
+    desk = Desk()
+    desk.open("crue-vesubie")
+    outcome = await desk.one(
+        cap_alert(
+            identifier="V-9", msg_type="Cancel", references=[ref("NEVER-SEEN")], note="Erreur"
+        )
     )
-    assert refused(outcome) == "/alert/references"
+    assert outcome.accepted
+    (entry,) = outcome.events
+    assert isinstance(entry, MainCouranteEntryRecorded)
+    assert entry.crisis_id == "crue-vesubie"
+    assert entry.external_ids == [f"cap:{SENDER},V-9", f"cancels:cap:{SENDER},NEVER-SEEN"]
+    assert "NEVER-SEEN" in entry.text
+    assert "Erreur" in entry.text
+    assert entry.actor == "feed:sdis06"
+
+
+async def test_an_alert_withdrawn_before_it_came_is_reported_and_closed_at_once() -> None:
+    desk = Desk()
+    await desk.one(cap_alert(identifier="V-9", msg_type="Cancel", references=[ref("V-1")]))
+    outcome = await desk.one(cap_alert(identifier="V-1"))
+    reported, closed = outcome.events
+    assert isinstance(reported, IncidentReported)
+    assert isinstance(closed, IncidentClosed)
+    assert closed.incident_id == reported.incident_id
+    assert closed.crisis_id == reported.crisis_id
+    assert closed.event_id != reported.event_id
+    # A restarted intake learns the Cancel back from the stream and still closes the alert.
+    cancel = await Desk().one(
+        cap_alert(identifier="V-8", msg_type="Cancel", references=[ref("V-2")])
+    )
+    restarted = Desk()
+    for event in cancel.events:
+        restarted.index.observe(event.to_wire())
+    late = await restarted.one(cap_alert(identifier="V-2"))
+    assert [type(e) for e in late.events] == [IncidentReported, IncidentClosed]
+
+
+async def test_a_cancel_naming_nothing_is_recorded_with_a_warning() -> None:
+    outcome = await Desk().one(cap_alert(identifier="V-9", msg_type="Cancel"))
+    (entry,) = outcome.events
+    assert isinstance(entry, MainCouranteEntryRecorded)
+    assert entry.crisis_id == "veille"
+    assert any("names no alert" in w for w in outcome.warnings)
+
+
+async def test_a_header_only_alert_is_recorded_in_the_main_courante() -> None:
+    outcome = await Desk().one(
+        cap_alert(identifier="V-5", header_only=True, note="Exercice de transmission")
+    )
+    assert outcome.accepted
+    (entry,) = outcome.events
+    assert isinstance(entry, MainCouranteEntryRecorded)
+    assert entry.crisis_id == "veille"
+    assert "with no <info>" in entry.text
+    assert "Exercice de transmission" in entry.text
+    assert any("no <info> (CAP allows it)" in w for w in outcome.warnings)
+
+
+async def test_a_header_only_update_is_a_note_on_the_incident_it_amends() -> None:
+    desk = Desk()
+    first = await desk.event(cap_alert(identifier="V-1"))
+    outcome = await desk.one(
+        cap_alert(
+            identifier="V-2",
+            msg_type="Update",
+            references=[ref("V-1")],
+            header_only=True,
+            note="Décrue amorcée",
+        )
+    )
+    (update,) = outcome.events
+    assert isinstance(update, IncidentUpdated)
+    assert update.incident_id == first.incident_id
+    assert update.note is not None
+    assert "Décrue amorcée" in update.note
+    assert update.title is None
+
+
+@pytest.mark.parametrize(("scope", "said"), [(None, "missing"), ("", "empty")])
+async def test_an_alert_without_its_scope_is_refused_never_taken_as_public(
+    scope: str | None, said: str
+) -> None:
+    outcome = await Desk().one(cap_alert(scope=scope))
+    assert refused(outcome) == "/alert/scope"
     assert outcome.error is not None
-    assert "NEVER-SEEN" in outcome.error.reason
+    assert said in outcome.error.reason
+    assert "never guessed" in outcome.error.reason
+
+
+async def test_an_unknown_scope_is_refused() -> None:
+    outcome = await Desk().one(cap_alert(scope="Everyone"))
+    assert refused(outcome) == "/alert/scope"
+
+
+async def test_a_restricted_alert_says_it_is_not_for_the_public() -> None:
+    event = await Desk().event(cap_alert(scope="restricted"))
+    assert isinstance(event, IncidentReported)
+    assert any("CAP scope Restricted: not for the public" in w for w in event.warnings)
+    assert any("Restricted alert without <restriction>" in w for w in event.warnings)
+
+
+async def test_an_update_with_empty_references_is_new_and_says_the_link_is_lost() -> None:
+    document = cap_alert(identifier="V-2", msg_type="Update").replace(
+        "<scope>Public</scope>", "<scope>Public</scope><references/>"
+    )
+    event = await Desk().event(document)
+    assert isinstance(event, IncidentReported)
+    assert any("the link to the alert it amends is lost" in w for w in event.warnings)
 
 
 async def test_an_update_of_an_alert_never_received_is_reported_as_new_with_a_warning() -> None:
