@@ -11,23 +11,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from xml.etree.ElementTree import Element
 
 import orjson
 import structlog
 
 from schemas.envelope import Envelope, utc_now
 from schemas.values import Attachment
-from services.intake.cap import read_alert
+from services.intake.cap import is_cap, read_alert
 from services.intake.containers import Found, find_alerts
 from services.intake.correlation import CorrelationIndex, IncidentRef, Overlay
+from services.intake.edxl import (
+    Carried,
+    is_edxl2_json,
+    is_edxl2_xml,
+    read_edxl2_json,
+    read_edxl2_xml,
+)
 from services.intake.errors import Rejection, Warnings
 from services.intake.fetch import Fetcher
+from services.intake.formats import Found as FoundMessage
+from services.intake.formats import in_json, in_xml
 from services.intake.geojson import Feature as _Feature
 from services.intake.geojson import map_feature, read_features
 from services.intake.links import Fetched, LinkLimits, fetch_links
 from services.intake.mapping import OBJECT_BUCKET, Context, Mapped, map_alert
 from services.intake.own_events import check_event, read_events
-from services.intake.xmlsafe import XmlDocument, parse_xml, without_secrets
+from services.intake.xmlsafe import XmlDocument, local, parse_xml, without_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -174,8 +184,7 @@ class Intake:
 
 def sniff(raw: bytes) -> Form:
     """XML or JSON, from the first significant byte; XML when unsure (it refuses best)."""
-    head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] in (b"{", b"["):
+    if _type_of(raw) == "application/json":
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -186,6 +195,12 @@ def sniff(raw: bytes) -> Form:
         )
         return "geojson" if is_geo else "events"
     return "xml"
+
+
+def _type_of(raw: bytes) -> str:
+    """The media type of an input that came without one: JSON or XML, by its first byte."""
+    head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "application/json" if head[:1] in (b"{", b"[") else "application/xml"
 
 
 class _Job:
@@ -221,10 +236,10 @@ class _Job:
                 self.feature(f.path, f.data) for f in read_features(self.raw, max_bytes=max_bytes)
             ]
         if form == "events":
-            return [
-                self.event(path, data) for path, data in read_events(self.raw, max_bytes=max_bytes)
-            ]
+            return self.json_input(max_bytes)
         document = parse_xml(self.raw, max_bytes=max_bytes)
+        if (messages := self.xml_message(document, max_bytes)) is not None:
+            return messages
         outcomes = []
         for found in find_alerts(document, max_bytes=max_bytes):
             outcomes += await self.found(found, document, follow_links=True)
@@ -239,6 +254,33 @@ class _Job:
                 )
             )
         return outcomes
+
+    def json_input(self, max_bytes: int) -> list[Outcome]:
+        """A JSON input: an EDXL-DE 2.0 envelope, an EMSI or CISU message, or our own events."""
+        events = read_events(self.raw, max_bytes=max_bytes)
+        if len(events) == 1 and events[0][0] == "$":
+            document = events[0][1]
+            if is_edxl2_json(document):
+                contents = read_edxl2_json(
+                    document, Warnings(), max_bytes=max_bytes, now=self.received_at
+                )
+                return [self.content(c, []) for c in contents]
+            if (found := in_json(document, "")) is not None:
+                return [self.message(found, None, [])]
+        return [self.event(path, data) for path, data in events]
+
+    def xml_message(self, document: XmlDocument, max_bytes: int) -> list[Outcome] | None:
+        """The outcomes of an EDXL-DE 2.0 envelope or an EMSI or CISU message; None for CAP
+        and what holds CAP (feeds, EDXL-DE 1.0)."""
+        root = document.root
+        if is_edxl2_xml(root):
+            contents = read_edxl2_xml(
+                root, document.warnings, max_bytes=max_bytes, now=self.received_at
+            )
+            return [self.content(c, document.warnings) for c in contents]
+        if (found := in_xml(root, f"/{local(root.tag)}")) is not None:
+            return [self.message(found, None, document.warnings)]
+        return None
 
     def refused(
         self,
@@ -261,6 +303,8 @@ class _Job:
     ) -> Outcome:
         for keys, ref in mapped.learnt:
             self.overlay.remember(keys, ref)
+        for event in mapped.events:  # where incidents are, Cancels, engagements: for what follows
+            self.overlay.observe(event.to_wire())
         return Outcome(
             input=self.name,
             path=path,
@@ -312,11 +356,54 @@ class _Job:
             if self.fetch is None:  # a dry run: what the entry links to is not fetched
                 return [self.not_fetched(found, document.warnings)]
             return await self.linked(found)
-        return [self.alert(found, document)]
+        return [self.alert(found, document.warnings)]
 
-    def alert(self, found: Found, document: XmlDocument) -> Outcome:
+    def content(self, carried: Carried, warnings: list[str]) -> Outcome:
+        """One content of an EDXL-DE 2.0 envelope: a CAP alert, an EMSI or a CISU message."""
+        try:
+            return self._content(carried, warnings)
+        except Exception as exc:  # noqa: BLE001 (a bug must refuse one content, not the intake)
+            return self.internal(exc, carried.path)
+
+    def _content(self, carried: Carried, warnings: list[str]) -> Outcome:
+        if carried.error is not None:
+            return self.refused(carried.error, carried.path, warnings)
+        payload = carried.xml if carried.xml is not None else carried.json
+        if isinstance(payload, Element) and is_cap(payload):
+            found = Found(path=carried.path, element=payload, status=carried.status)
+            return self.alert(found, warnings)
+        if isinstance(payload, Element):
+            message = in_xml(payload, carried.path)
+        else:
+            message = in_json(payload, carried.path)
+        if message is None:
+            what = f"<{local(payload.tag)}>" if isinstance(payload, Element) else "JSON content"
+            error = Rejection(f"{what} is not a CAP alert, an EMSI or a CISU message", carried.path)
+            return self.refused(error, carried.path, warnings)
+        return self.message(message, carried.status, warnings)
+
+    def message(self, found: FoundMessage, imposed: str | None, warnings: list[str]) -> Outcome:
+        """One EMSI or CISU message: read, mapped against the index, accepted or refused."""
+        try:
+            return self._message(found, imposed, Warnings(warnings))
+        except Exception as exc:  # noqa: BLE001 (a bug must refuse one message, not the intake)
+            return self.internal(exc, found.path)
+
+    def _message(self, found: FoundMessage, imposed: str | None, warnings: Warnings) -> Outcome:
+        kind, path = found.kind, found.path or "$"
+        try:
+            message = kind.read(found.payload, found.path, warnings)
+        except Rejection as exc:
+            return self.refused(exc, exc.path or path, warnings)
+        try:
+            mapped = kind.map(message, self.overlay, self.context(imposed))
+        except Rejection as exc:
+            return self.refused(exc, exc.path or path, message.warnings, message.key)
+        return self.accepted(path, mapped, list(message.warnings), message.key)
+
+    def alert(self, found: Found, base: list[str]) -> Outcome:
         assert found.element is not None  # noqa: S101 (a Found holds one of the three)
-        warnings = Warnings(document.warnings)
+        warnings = Warnings(base)
         if found.fields:
             warnings.add(
                 found.path,
@@ -361,7 +448,7 @@ class _Job:
             imposed_status=imposed,
             original=Attachment(
                 description="Input as received",
-                mime_type=self.content_type or "application/xml",
+                mime_type=self.content_type or _type_of(self.raw),
                 size=len(self.kept),
                 sha256=self.digest,
                 uri=f"nats-object://{OBJECT_BUCKET}/{self.digest}",

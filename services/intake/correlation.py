@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.envelope import STANDING_WATCH
+from schemas.values import GeoPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,8 @@ class CorrelationIndex:
         self.open_crises: dict[str, bool] = {}
         # Alert key -> the entry recording the Cancel that withdrew it before it came.
         self._cancelled: dict[str, Cancelled] = {}
+        # Incident id -> the point of its location, as last reported (resources far from it warn).
+        self._places: dict[str, GeoPoint] = {}
         # Incident id -> resource id -> the resource engaged; None: released (in an overlay).
         self._engaged: dict[str, dict[str, Engaged | None]] = {}
 
@@ -91,6 +94,10 @@ class CorrelationIndex:
         """Record that `keys` identify the incident `ref`."""
         for key in keys:
             self._keys[key] = ref
+
+    def place_of(self, incident_id: str) -> GeoPoint | None:
+        """The point of the incident's location, as last reported, if it had one."""
+        return self._places.get(incident_id)
 
     def cancelled(self, keys: Iterable[str]) -> Cancelled | None:
         """The Cancel that withdrew one of the alerts `keys` before it came, if any."""
@@ -145,6 +152,9 @@ class CorrelationIndex:
         ):
             ref = IncidentRef(crisis_id, event["incident_id"], event.get("status"))
             self.remember(event.get("external_ids", []), ref)
+            point = (event.get("location") or {}).get("point")
+            if point:
+                self._places[event["incident_id"]] = GeoPoint(lat=point["lat"], lon=point["lon"])
         elif kind == "maincourante.entry_recorded":
             ids = event.get("external_ids") or []
             withdrawn = [key.removeprefix("cancels:") for key in ids if key.startswith("cancels:")]
@@ -186,6 +196,10 @@ class Overlay(CorrelationIndex):
         keys = list(keys)
         return super().find(keys) or self.base.find(keys)
 
+    def place_of(self, incident_id: str) -> GeoPoint | None:
+        """Where the incident is, as learnt here or in the base."""
+        return super().place_of(incident_id) or self.base.place_of(incident_id)
+
     def cancelled(self, keys: Iterable[str]) -> Cancelled | None:
         """The Cancel known here or in the base that withdrew one of `keys`."""
         keys = list(keys)
@@ -212,6 +226,8 @@ class Overlay(CorrelationIndex):
         for key, cancelled in self._cancelled.items():
             self.base.cancel(key, cancelled)
         self._cancelled.clear()
+        self.base._places.update(self._places)
+        self._places.clear()
         for incident_id, changes in self._engaged.items():
             for resource_id, resource in changes.items():
                 if resource is None:

@@ -521,6 +521,11 @@ async def test_every_service_works_on_its_own_credential(
         }
         [taken] = await intake.submit(orjson.dumps(vigilance), name="vigilance", feed="meteo")
         assert taken.accepted, taken.error
+        # What concerns no incident known here is recorded on the intake's own credential.
+        cancel = (CORPUS / "cap12_vigicrues_cancel.xml").read_bytes()
+        cancel = cancel.replace(b"FR-VIGICRUES-SPC-MEDEST-20201002T160000", b"NEVER-RECEIVED")
+        [taken] = await intake.submit(cancel, name="cancel", feed="vigicrues")
+        assert [e.type for e in taken.events] == ["maincourante.entry_recorded"], taken.error
 
         # The plans service proposes; only the cell activates, for the director.
         cell = services["cell"]
