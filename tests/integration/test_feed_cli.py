@@ -116,6 +116,28 @@ def test_feed_dry_run_needs_no_bus_and_says_what_it_would_publish(
     assert bad_feed.exit_code == 2
 
 
+def test_a_dry_run_gives_one_line_per_feed_entry_and_reads_partners_messages(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRISIS_VAR_DIR", str(settings.var_dir))
+    feed = str(CORPUS / "atom_links_and_cap_fields.xml")
+    result = runner.invoke(app, ["feed", feed, "--dry-run", "--json"])
+    assert result.exit_code == 1, result.output  # the third entry carries nothing: refused
+    lines = _json_lines(result.output)
+    assert [line["outcome"] for line in lines] == ["not fetched", "accepted", "refused"]
+    assert lines[1]["events"][0]["type"] == "incident.reported"
+    shown = runner.invoke(app, ["feed", feed, "--dry-run"])
+    assert "1 accepted, 1 refused, 1 links not fetched, checked (dry run)." in shown.output
+    case = str(CORPUS / "cisu" / "rc_eda_vesubie_flood.json")
+    emsi = str(CORPUS / "emsi" / "vesubie_crue_alert.xml")
+    partners = runner.invoke(app, ["feed", case, emsi, "--dry-run", "--json"])
+    assert partners.exit_code == 0, partners.output
+    created, alerted = _json_lines(partners.output)
+    assert created["events"][0]["type"] == "incident.reported"
+    assert created["alert"].startswith("cisu:")
+    assert {e["type"] for e in alerted["events"]} >= {"bilan.assessed", "resource.engaged"}
+
+
 def test_watch_takes_each_new_file_of_a_drop_folder_once_and_files_it(
     env: Settings, tmp_path: Path
 ) -> None:

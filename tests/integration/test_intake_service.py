@@ -29,7 +29,7 @@ from services.runtime.database import make_engine
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
-from services.runtime.topology import DEADLETTER_STREAM
+from services.runtime.topology import CRISIS_STREAM, DEADLETTER_STREAM
 from tests.integration.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -224,6 +224,39 @@ async def test_a_restarted_intake_still_knows_the_alerts_it_took(deployment: Dep
     [event] = update.json()["outcomes"][0]["events"]
     assert event["type"] == "incident.updated"
     assert event["incident_id"] == incident_id
+
+
+async def test_a_restarted_intake_tells_a_resource_list_and_a_cancel_from_the_stream(
+    deployment: Deployment,
+) -> None:
+    """What the index learns from resources and main courante entries survives a restart: the
+    same RC-RI list under a new message id changes nothing, and an alert withdrawn before it
+    came is closed when it comes."""
+    hub = CORPUS / "cisu"
+    case = await deployment.post("vigicrues", (hub / "rc_eda_vesubie_flood.json").read_bytes(),
+                                 "events")  # fmt: skip
+    assert case.status_code == 200, case.text
+    listed = (hub / "rc_ri_vesubie_1.json").read_bytes()
+    first = await deployment.post("vigicrues", listed, "events")
+    engaged = [e for e in first.json()["outcomes"][0]["events"] if e["type"] == "resource.engaged"]
+    assert len(engaged) == 3
+    cancel = (CORPUS / "cap12_vigicrues_cancel.xml").read_bytes()
+    assert (await deployment.post("vigicrues", cancel)).status_code == 200
+    last = (await deployment.bus.js.stream_info(CRISIS_STREAM)).state.last_seq
+    await until(lambda: _logged(deployment.store, last))
+
+    await deployment.restart_intake()
+    resent = listed.replace(b"msg-20201002-175500-0417", b"msg-20201002-180000-0418")
+    again = await deployment.post("vigicrues", resent, "events")
+    assert again.status_code == 200, again.text
+    assert again.json()["outcomes"][0]["events"] == []
+    withdrawn = await deployment.post("vigicrues", VIGICRUES)
+    kinds = [e["type"] for e in withdrawn.json()["outcomes"][0]["events"]]
+    assert kinds == ["incident.reported", "incident.closed"]
+
+
+async def _logged(store: EventStore, position: int) -> bool:
+    return await store.last_position() >= position
 
 
 def _opened(crisis_id: str, status: Status) -> CrisisOpened:

@@ -526,6 +526,13 @@ async def test_every_service_works_on_its_own_credential(
         cancel = cancel.replace(b"FR-VIGICRUES-SPC-MEDEST-20201002T160000", b"NEVER-RECEIVED")
         [taken] = await intake.submit(cancel, name="cancel", feed="vigicrues")
         assert [e.type for e in taken.events] == ["maincourante.entry_recorded"], taken.error
+        # A partner's case and its resource list: the resources are the intake's to publish.
+        case = (CORPUS / "cisu" / "rc_eda_vesubie_flood.json").read_bytes()
+        [taken] = await intake.submit(case, name="case", feed="hub-sante")
+        assert taken.accepted, taken.error
+        listed = (CORPUS / "cisu" / "rc_ri_vesubie_1.json").read_bytes()
+        [taken] = await intake.submit(listed, name="resources", feed="hub-sante")
+        assert [e.type for e in taken.events].count("resource.engaged") == 3, taken.error
 
         # The plans service proposes; only the cell activates, for the director.
         cell = services["cell"]
