@@ -58,7 +58,6 @@ Refused (`Rejection`, with a reason and a JSON path such as `/message/createCase
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -72,7 +71,7 @@ from schemas.events import (
 )
 from schemas.values import Bilan, GeoPoint, IncidentKind, Location, Service, Severity
 from services.intake.cisu_case import Case, Place
-from services.intake.cisu_fields import MAX_CASE_AGE, short_text
+from services.intake.cisu_fields import short_text
 from services.intake.cisu_read import (
     CisuMessage,
     is_cisu_json,
@@ -83,11 +82,17 @@ from services.intake.cisu_read import (
 from services.intake.cisu_resources import Resource
 from services.intake.correlation import CorrelationIndex, Engaged, IncidentRef
 from services.intake.errors import Rejection
-from services.intake.mapping import Context, Mapped, _check_mix, event_id, incident_id_for
+from services.intake.mapping import (
+    Context,
+    Mapped,
+    _check_mix,
+    event_id,
+    incident_id_for,
+    status_of,
+)
+from services.intake.traps import FAR_KM, distance_km
 
 __all__ = [
-    "MAX_CASE_AGE",
-    "MAX_RESOURCE_DISTANCE_KM",
     "CisuMessage",
     "KnowsPlaces",
     "is_cisu_json",
@@ -98,7 +103,6 @@ __all__ = [
 ]
 
 # How far a resource may be from its case before a warning.
-MAX_RESOURCE_DISTANCE_KM = 100.0
 RESOURCE_PREFIX = "cisu-res-"
 # Nature de fait (CISU whatsHappen codes, Cxx.yy.zz): the longest prefix wins; else AUTRE.
 NATURE_KINDS: tuple[tuple[str, IncidentKind], ...] = (
@@ -114,7 +118,6 @@ NATURE_KINDS: tuple[tuple[str, IncidentKind], ...] = (
     ("C08.06", IncidentKind.MOUVEMENT_DE_TERRAIN),  # éboulement, effondrement
     ("C08.08", IncidentKind.POLLUTION),  # pollution
 )
-_EARTH_KM = 6371.0
 
 
 @runtime_checkable
@@ -143,24 +146,12 @@ def map_cisu(message: CisuMessage, index: CorrelationIndex, context: Context) ->
             "a CISU Cancel is not applied by this intake: an operator closes the incident",
             f"{message.path}/kind",
         )
-    status = _status(message, context)
+    status = status_of(message.status, context, message.warnings, f"{message.path}/status")
     if message.case is not None:
         _map_case(message, message.case, status, index, context=context, mapped=mapped)
     else:
         _map_resources(message, status, index, context=context, mapped=mapped)
     return mapped
-
-
-def _status(message: CisuMessage, context: Context) -> Status:
-    status = message.status
-    if context.imposed_status and status == "Actual" and context.imposed_status != "Actual":
-        message.warnings.add(
-            f"{message.path}/status",
-            f"message says Actual inside an envelope marked {context.imposed_status}: "
-            f"taken as {context.imposed_status}",
-        )
-        status = context.imposed_status
-    return Status(status)
 
 
 class _Writer:
@@ -334,7 +325,7 @@ def _check_distances(message: CisuMessage, index: CorrelationIndex, target: Inci
         if resource.position is None:
             continue
         distance = distance_km(centre, resource.position)
-        if distance > MAX_RESOURCE_DISTANCE_KM:
+        if distance > FAR_KM:
             message.warnings.add(
                 f"{resource.path}/position",
                 f"position {distance:.0f} km from its case: kept as sent",
@@ -350,14 +341,6 @@ def kind_of(nature_code: str) -> IncidentKind:
     """The kind of incident a CISU nature code (whatsHappen) says, after `NATURE_KINDS`."""
     matches = [(p, k) for p, k in NATURE_KINDS if nature_code.upper().startswith(p)]
     return max(matches, key=lambda m: len(m[0]))[1] if matches else IncidentKind.AUTRE
-
-
-def distance_km(a: GeoPoint, b: GeoPoint) -> float:
-    """Great-circle distance between two points, in kilometres."""
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _title(case: Case) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 from schemas.values import GeoPoint, Severity
 from services.intake.cisu_fields import (
-    MAX_CASE_AGE,
     FieldReader,
     days_apart,
     point_at,
@@ -20,6 +19,7 @@ from services.intake.cisu_fields import (
     type_name,
 )
 from services.intake.errors import Rejection
+from services.intake.traps import STALE_AFTER
 
 VICTIM_COUNTS = ("0", "1", "PLUSIEURS", "BEAUCOUP", "INCONNU", "NON DEFINI")
 OLD_VICTIM_COUNTS = {"SEVERAL": "PLUSIEURS", "MANY": "BEAUCOUP", "UNKNOWN": "INCONNU"}
@@ -86,11 +86,11 @@ def read_case(
         victims=_victims(reader, victims, victims_path),
         victims_text=_victims_text(reader, victims, victims_path),
     )
-    if abs(sent_at - moment) > MAX_CASE_AGE:
+    if abs(sent_at - moment) > STALE_AFTER:
         reader.warnings.add(
             f"{path}/{created}",
             f"message sent {days_apart(sent_at - moment)} its case's creation "
-            f"(more than {MAX_CASE_AGE.days} days apart): kept as sent",
+            f"(more than {STALE_AFTER.days} days apart): kept as sent",
         )
     return found
 

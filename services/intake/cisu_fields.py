@@ -7,14 +7,12 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from schemas.values import GeoPoint
 from services.intake.errors import Rejection, Warnings
+from services.intake.traps import SENDER_ZONE, offset_trap
 
 # How far a message may be from its case before a warning.
-MAX_CASE_AGE = timedelta(days=90)
-LOCAL_ZONE = ZoneInfo("Europe/Paris")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 _MAX_ID = 200
 
@@ -113,7 +111,8 @@ class FieldReader:
         moment = _parsed(value, at)
         if value.endswith("Z"):
             self.warnings.add(at, "'Z' is not allowed by CISU (UTC is written -00:00): read as UTC")
-        _check_offset(moment, at, self.warnings)
+        if (trap := offset_trap(moment)) is not None:
+            self.warnings.add(at, trap)
         return moment
 
     def moment(self, parent: Mapping[str, Any], name: str, path: str) -> datetime:
@@ -152,29 +151,10 @@ def _parsed(value: str, path: str) -> datetime:
         )
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        moment.astimezone(LOCAL_ZONE)  # refuses what cannot be placed in UTC (year 1 or 9999)
+        moment.astimezone(SENDER_ZONE)  # refuses what cannot be placed in UTC (year 1 or 9999)
     except (ValueError, OverflowError):
         raise Rejection(f"{value[:60]!r} is not a valid date-time", path) from None
     return moment
-
-
-def _check_offset(moment: datetime, path: str, warnings: Warnings) -> None:
-    given = moment.utcoffset()
-    if not given:  # UTC, as the DST asks it be written (-00:00)
-        return
-    local_offset = moment.astimezone(LOCAL_ZONE).utcoffset()
-    if given != local_offset:
-        warnings.add(
-            path,
-            f"UTC offset {_offset(given)} is not Europe/Paris's on {moment.date()} "
-            f"({_offset(local_offset)}): instant kept as given",
-        )
-
-
-def _offset(delta: timedelta | None) -> str:
-    minutes = int((delta or timedelta()).total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def point_at(reader: FieldReader, parent: Mapping[str, Any] | None, path: str) -> GeoPoint | None:

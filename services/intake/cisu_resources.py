@@ -11,7 +11,6 @@ from typing import Any
 
 from schemas.values import GeoPoint, Service
 from services.intake.cisu_fields import (
-    MAX_CASE_AGE,
     FieldReader,
     days_apart,
     point_at,
@@ -19,6 +18,7 @@ from services.intake.cisu_fields import (
     type_name,
 )
 from services.intake.errors import Rejection
+from services.intake.traps import STALE_AFTER
 
 # Resource states (nomenclature HubSante.statutVecteur): the last four mean the resource no
 # longer works on the case; the others, from the decision to the end of care, that it does.
@@ -77,11 +77,11 @@ def read_resources(
             raise Rejection(f"resource must hold objects, not {type_name(item)}", at)
         found.append(_resource(reader, item, at))
     for resource in found:
-        if abs(sent_at - resource.engaged_at) > MAX_CASE_AGE:
+        if abs(sent_at - resource.engaged_at) > STALE_AFTER:
             reader.warnings.add(
                 f"{resource.path}/datetime",
                 f"resource engaged {days_apart(resource.engaged_at - sent_at)} its "
-                f"message was sent (more than {MAX_CASE_AGE.days} days apart): kept as sent",
+                f"message was sent (more than {STALE_AFTER.days} days apart): kept as sent",
             )
     return found
 

@@ -24,9 +24,9 @@ Tolerated, with a warning kept on every event of the message:
 
 1. a UTC offset that is not Europe/Paris's on that date (`+01:00` in July): the instant is kept
    as given (`Z` and `+00:00` are UTC and accepted as such);
-2. a message created more than `STALE_AFTER` (90 days) from its case (EVENT/DECL_DATIME, else
+2. a message created more than `traps.STALE_AFTER` (90 days) from its case (EVENT/DECL_DATIME, else
    OCC_DATIME);
-3. a resource positioned more than `FAR_KM` (100 km) from the event's position: kept as sent;
+3. a resource positioned more than `traps.FAR_KM` (100 km) from the event's position: kept as sent;
 4. no namespace, the namespace of another EMSI generation, or two generations in one message:
    read by local name;
 5. lesser strays: a value in the wrong case or an alias (`EXERCISE`), several elements where one
@@ -81,12 +81,9 @@ from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
 
-from schemas.envelope import Status
 from services.intake.correlation import CorrelationIndex, Engaged
 from services.intake.emsi_events import Writer
 from services.intake.emsi_read import (
-    FAR_KM,
-    STALE_AFTER,
     Casualties,
     Coordinate,
     EmsiEvent,
@@ -97,18 +94,15 @@ from services.intake.emsi_read import (
     Resource,
     read_tree,
 )
-from services.intake.emsi_tree import MAX_COUNT, SENDER_ZONE, json_values, xml_tree
+from services.intake.emsi_tree import MAX_COUNT, json_values, xml_tree
 from services.intake.errors import Rejection, Warnings
-from services.intake.mapping import Context, Mapped
+from services.intake.mapping import Context, Mapped, status_of
 from services.intake.xmlsafe import local, namespace
 
 __all__ = [
     "EMSI_NAMESPACES",
-    "FAR_KM",
     "MAX_COUNT",
     "PROFILE_GENERATION",
-    "SENDER_ZONE",
-    "STALE_AFTER",
     "Casualties",
     "Coordinate",
     "EmsiEvent",
@@ -218,7 +212,12 @@ def map_emsi(message: EmsiMessage, index: CorrelationIndex, context: Context) ->
     if message.event is None or message.msg_type in ("ACK", "ERROR"):
         mapped.notes.append(f"EMSI {message.msg_type} carries no incident: nothing to record")
         return mapped
-    writer = Writer(message, message.event, _status(message, context), context)
+    writer = Writer(
+        message,
+        message.event,
+        status_of(message.status, context, message.warnings, f"{message.path}/CONTEXT/MODE"),
+        context,
+    )
     try:
         ref, changes = writer.write(index, mapped)
     except ValidationError as exc:
@@ -234,15 +233,3 @@ def map_emsi(message: EmsiMessage, index: CorrelationIndex, context: Context) ->
         else:
             index.release(ref.incident_id, change)
     return mapped
-
-
-def _status(message: EmsiMessage, context: Context) -> Status:
-    status = message.status
-    if context.imposed_status and status == Status.ACTUAL.value:
-        message.warnings.add(
-            f"{message.path}/CONTEXT/MODE",
-            f"message says ACTUAL inside an envelope marked {context.imposed_status}: "
-            f"taken as {context.imposed_status}",
-        )
-        status = context.imposed_status
-    return Status(status)

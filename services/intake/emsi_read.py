@@ -7,17 +7,14 @@ from its case, and a resource positioned far from the event.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schemas.envelope import Status
 from services.intake.emsi_tree import Reader, Tree
 from services.intake.errors import Rejection, Warnings
+from services.intake.traps import FAR_KM, STALE_AFTER, distance_km
 
-STALE_AFTER = timedelta(days=90)
-FAR_KM = 100.0
-_EARTH_RADIUS_KM = 6371.0
 _MAX_PEOPLE = 100_000
 MODES = {
     "ACTUAL": Status.ACTUAL,
@@ -438,11 +435,3 @@ def _check_distances(message: EmsiMessage) -> None:
 def _event_point(message: EmsiMessage) -> Coordinate | None:
     places = message.event.places if message.event else []
     return next((c for p in places for c in p.coordinates), None)
-
-
-def distance_km(a: Coordinate, b: Coordinate) -> float:
-    """Great-circle distance between two coordinates (haversine)."""
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))

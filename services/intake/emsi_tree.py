@@ -10,15 +10,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeAlias
 from xml.etree.ElementTree import Element
-from zoneinfo import ZoneInfo
 
 from services.intake.errors import Rejection, Warnings
+from services.intake.traps import offset_trap
 from services.intake.xmlsafe import local
 
-SENDER_ZONE = ZoneInfo("Europe/Paris")
 MAX_COUNT = 1_000_000
 _MAX_DEPTH = 12
 _WHOLE = re.compile(r"^\+?[0-9]{1,15}(\.0*)?$")
@@ -150,21 +149,9 @@ class Reader:
             raise Rejection(f"{value[:60]!r} has no UTC offset, which EMSI requires", at)
         if not 1900 <= moment.year <= 2200:
             raise Rejection(f"{value[:60]!r} is not a plausible date", at)
-        self._check_offset(moment, at)
+        if (trap := offset_trap(moment)) is not None:
+            self.warnings.add(at, trap)
         return moment
-
-    def _check_offset(self, moment: datetime, path: str) -> None:
-        offset = moment.utcoffset()
-        if not offset:
-            return  # UTC, written as such
-        expected = moment.astimezone(SENDER_ZONE).utcoffset()
-        if offset != expected:
-            day = moment.astimezone(SENDER_ZONE).date()
-            self.warnings.add(
-                path,
-                f"UTC offset {_hours(offset)} is not Europe/Paris's on {day} "
-                f"({_hours(expected)}): instant kept as given",
-            )
 
     def number(self, tree: Tree, name: str, path: str, *, required: bool) -> float | None:
         """A decimal number; refused when required and unreadable, else left out with a warning."""
@@ -209,9 +196,3 @@ class Reader:
         if value.strip():
             self.warnings.add(path, "text where elements were expected: ignored")
         return {}
-
-
-def _hours(offset: timedelta | None) -> str:
-    minutes = int((offset or timedelta()).total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

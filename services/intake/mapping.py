@@ -29,7 +29,7 @@ from schemas.values import (
 )
 from services.intake.cap import Alert, Area, Info
 from services.intake.correlation import Cancelled, CorrelationIndex, IncidentRef
-from services.intake.errors import Rejection
+from services.intake.errors import Rejection, Warnings
 from services.intake.text import has_markup, one_line
 
 # Event ids are derived from what identifies the input, so that a copy gives the same ids.
@@ -122,7 +122,7 @@ def map_alert(alert: Alert, index: CorrelationIndex, context: Context) -> Mapped
             f"{known.incident_id}: nothing new"
         )
         return mapped
-    status = _status(alert, context)
+    status = status_of(alert.status, context, alert.warnings, alert.path)
     writer = _Writer(alert, status, context, mapped)
     incident_keys = [f"cap-incident:{alert.sender},{token}" for token in alert.incidents]
     target = index.find(r.key for r in alert.references) or index.find(incident_keys)
@@ -216,16 +216,17 @@ def _withdrawn_before(
     return mapped
 
 
-def _status(alert: Alert, context: Context) -> Status:
-    status = alert.status
-    if context.imposed_status and status == "Actual":
-        alert.warnings.add(
-            alert.path,
-            f"alert says Actual inside an envelope marked {context.imposed_status}: "
+def status_of(said: str, context: Context, warnings: Warnings, path: str) -> Status:
+    """The status a message gets: what it `said` (Actual, Exercise…), unless an envelope marked
+    Exercise, Test or System holds it and it says Actual: then the envelope's, with a warning."""
+    if context.imposed_status and said == "Actual" and context.imposed_status != "Actual":
+        warnings.add(
+            path,
+            f"message says Actual inside an envelope marked {context.imposed_status}: "
             f"taken as {context.imposed_status}",
         )
-        status = context.imposed_status
-    return Status(status)
+        return Status(context.imposed_status)
+    return Status(said)
 
 
 def _check_mix(status: Status, target: IncidentRef, index: CorrelationIndex, path: str) -> None:
