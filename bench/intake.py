@@ -11,6 +11,8 @@
 3. `LiveIntake.submit` of BENCH_INTAKE_SUBMITS distinct typical alerts (default 2,000), one after
    the other, on a fresh nats-server: each stores the input in the object store and publishes its
    event, and returns once JetStream acked them; latency of each submit.
+4. The same with FEEDS feeds submitting at once (each its share of the alerts, one after the
+   other), on another fresh nats-server: what several feeds get from the one live intake.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from rich.table import Table
 
 from bench.clock import now
 from bench.procs import ROOT, BenchError, cpu_seconds
-from bench.report import Reporter, Row, failure
+from bench.report import Reporter, Row, Update, failure
 from services.intake.app import LiveIntake
 from services.intake.core import Intake, IntakeConfig, Outcome
 from services.intake.correlation import CorrelationIndex
@@ -52,6 +54,7 @@ LEAST_SUBMITS = 100
 RUNS = 3
 ENVELOPE_RUNS = 10
 WARMUP = 20
+FEEDS = 4
 ALERT_BYTES = 5000
 POLYGON_POINTS = 40
 FEED = "vigicrues"
@@ -64,6 +67,7 @@ IDENTIFIER = "FR-VIGICRUES-SPC-MEDEST-20201002T160000-VESUBIE"
 PARSE = "intake: Intake.take, typical 5 KB CAP 1.2 alerts (parse + map)"
 ENVELOPE = "intake: Intake.take, 330 KB EDXL-DE envelope of 60 alerts"
 BUS = "intake: LiveIntake.submit → object store + event acked by JetStream"
+BUS_FEEDS = f"intake: LiveIntake.submit, {FEEDS} feeds at once → object store + event acked"
 
 # What a Vigicrues message says besides the corpus' description: enough of it, in turn, to
 # bring the alert to about ALERT_BYTES.
@@ -329,7 +333,30 @@ def _envelope_row(envelope: dict[str, Any]) -> tuple[Row, Figure]:
 # -- 3. to the bus -----------------------------------------------------------------------------
 
 
-async def _bus(root: Path, count: int, reporter: Reporter) -> tuple[Row, Figure]:
+async def _submit_all(
+    live: LiveIntake, alerts: Sequence[bytes], feeds: int, update: Update
+) -> list[float]:
+    """Every alert submitted, by `feeds` feeds at once, each its share in turn; the latencies."""
+    delays: list[float] = []
+
+    async def feed(first: int) -> None:
+        for number in range(first, len(alerts), feeds):
+            sent = now()
+            outcomes = await live.submit(
+                alerts[number],
+                name=f"bench-{number}.xml",
+                feed=FEED if feeds == 1 else f"{FEED}-{first}",
+            )
+            delays.append(now() - sent)
+            _checked(outcomes, 1, f"alert {number}")
+            if len(delays) % 200 == 0:
+                update(len(delays))
+
+    await asyncio.gather(*(feed(first) for first in range(feeds)))
+    return delays
+
+
+async def _bus(root: Path, count: int, reporter: Reporter, feeds: int = 1) -> tuple[Row, Figure]:
     settings = Settings(var_dir=root)
     server = EmbeddedNatsServer(
         settings.jetstream_dir, max_payload=settings.max_payload, log_file=root / "nats.log"
@@ -344,19 +371,13 @@ async def _bus(root: Path, count: int, reporter: Reporter) -> tuple[Row, Figure]
                 await live.start()
                 for number, raw in enumerate(typical_alerts(WARMUP, "warmup")):
                     await live.submit(raw, name=f"warmup-{number}.xml", feed=FEED)
-            delays: list[float] = []
+            label = BUS if feeds == 1 else BUS_FEEDS
             try:
-                with reporter.step(f"{BUS}: submitted", total=count) as update:
+                with reporter.step(f"{label}: submitted", total=count) as update:
                     cpu = {"bench process (intake + its follower)": cpu_seconds(os.getpid())}
                     cpu["nats-server"] = cpu_seconds(server.pid)
                     started = now()
-                    for number, raw in enumerate(alerts):
-                        sent = now()
-                        outcomes = await live.submit(raw, name=f"bench-{number}.xml", feed=FEED)
-                        delays.append(now() - sent)
-                        _checked(outcomes, 1, f"alert {number}")
-                        if number % 200 == 0:
-                            update(number)
+                    delays = await _submit_all(live, alerts, feeds, update)
                     seconds = now() - started
                     cpu = {
                         name: cpu_seconds(os.getpid() if name != "nats-server" else server.pid)
@@ -376,7 +397,7 @@ async def _bus(root: Path, count: int, reporter: Reporter) -> tuple[Row, Figure]
     p99 = delays_ms[max(math.ceil(0.99 * len(delays_ms)) - 1, 0)]
     cpu_note = ", ".join(f"{name} {spent / count * 1e6:,.0f}" for name, spent in cpu.items())
     figure = Figure(
-        "submit to the bus, acked",
+        "submit to the bus, acked" + ("" if feeds == 1 else f", {feeds} feeds"),
         count,
         count / seconds,
         size / seconds / 1e6,
@@ -384,13 +405,14 @@ async def _bus(root: Path, count: int, reporter: Reporter) -> tuple[Row, Figure]
         p50,
         p99,
     )
+    how = "one submit at a time" if feeds == 1 else f"{feeds} feeds submitting at once"
     row = Row(
-        BUS,
+        label,
         "JetStream (file)",
         count,
         seconds,
-        f"{count / seconds:,.0f} alerts/s, {size / seconds / 1e6:,.1f} MB/s, one submit at a "
-        f"time: p50 {p50:,.2f} ms, p99 {p99:,.2f} ms, max {delays_ms[-1]:,.1f} ms per submit; "
+        f"{count / seconds:,.0f} alerts/s, {size / seconds / 1e6:,.1f} MB/s, {how}: p50 "
+        f"{p50:,.2f} ms, p99 {p99:,.2f} ms, max {delays_ms[-1]:,.1f} ms per submit; "
         "each: take + object store put of the input + publish_event with its ack; the stream "
         f"holds {held:,} events, the object store {stored.size / 1e6:,.1f} MB; CPU µs/alert: "
         f"{cpu_note}",
@@ -453,11 +475,12 @@ async def run(count: int, submits: int, *, reporter: Reporter) -> dict[str, Any]
     # A part that fails becomes a row saying why; the bus is still measured.
     except Exception as exc:  # noqa: BLE001
         add(failure("intake: Intake.take (parse + map)", "in memory", exc))
-    with tempfile.TemporaryDirectory(prefix="crisis-bench-intake-") as tmp:
-        try:
-            add(*await _bus(Path(tmp), submits, reporter))
-        except Exception as exc:  # noqa: BLE001
-            add(failure(BUS, "JetStream (file)", exc))
+    for feeds, label in ((1, BUS), (FEEDS, BUS_FEEDS)):
+        with tempfile.TemporaryDirectory(prefix="crisis-bench-intake-") as tmp:
+            try:
+                add(*await _bus(Path(tmp), submits, reporter, feeds))
+            except Exception as exc:  # noqa: BLE001
+                add(failure(label, "JetStream (file)", exc))
     if figures:
         reporter.progress.console.print(summary(figures))
     return {
@@ -483,5 +506,10 @@ async def run(count: int, submits: int, *, reporter: Reporter) -> dict[str, Any]
             "incident.reported event published and acked, the index told. Seconds: first "
             "submit → last one returned; the latency is each submit's. The bench process' CPU "
             "includes LiveIntake's index follower, which receives each incident event back.",
+            f"**{BUS_FEEDS}**: the same on another fresh nats-server, by {FEEDS} feeds at once "
+            f"(`{FEED}-0` to `{FEED}-{FEEDS - 1}`), each submitting its share of the alerts one "
+            "after the other. LiveIntake reads and publishes one input at a time (an alert and "
+            "its copy must meet in the index), so what the feeds share is the time outside that "
+            "turn: the links looked for before it.",
         ],
     }

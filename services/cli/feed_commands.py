@@ -92,6 +92,8 @@ class _DryRun:
         for outcome in outcomes:
             for keys, ref in outcome.learnt:
                 self.index.remember(keys, ref)
+            for wire in outcome.wires:
+                self.index.observe(wire)
         return outcomes
 
 

@@ -129,16 +129,16 @@ class _Reader:
         self.path = path
         self.warnings = warnings
         self.version = CAP_NAMESPACES.get(namespace(element.tag), "")
-        self._children: dict[int, dict[str, list[Element]]] = {}
+        self._children: dict[Element, dict[str, list[Element]]] = {}
 
     def children(self, parent: Element, name: str) -> list[Element]:
         # Each element's children are sorted by local name once: an alert asks for dozens.
-        by_name = self._children.get(id(parent))
+        by_name = self._children.get(parent)
         if by_name is None:
-            by_name = self._children[id(parent)] = {}
+            by_name = self._children[parent] = {}
             for child in parent:
-                if isinstance(child.tag, str):
-                    by_name.setdefault(local(child.tag), []).append(child)
+                if isinstance(tag := child.tag, str):
+                    by_name.setdefault(tag.rpartition("}")[2], []).append(child)
         return by_name.get(name, [])
 
     def text(self, parent: Element, name: str, path: str) -> str | None:
@@ -253,12 +253,14 @@ def read_alert(element: Element, path: str, warnings: Warnings | None = None) ->
 
 
 def _check_namespaces(reader: _Reader) -> None:
-    root_ns = namespace(reader.root.tag)
+    others = CAP_NAMESPACES.keys() - {namespace(reader.root.tag)}
+    # Each distinct tag once (an alert repeats a few dozen); the first element at fault, in
+    # document order, only when there is one.
+    tags = {element.tag for element in reader.root.iter()}
+    if not any(isinstance(tag, str) and namespace(tag) in others for tag in tags):
+        return
     for element in reader.root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        ns = namespace(element.tag)
-        if ns in CAP_NAMESPACES and ns != root_ns:
+        if isinstance(element.tag, str) and (ns := namespace(element.tag)) in others:
             reader.warnings.add(
                 reader.path,
                 f"<{local(element.tag)}> in the CAP {CAP_NAMESPACES[ns]} namespace inside a CAP "

@@ -67,6 +67,8 @@ class Outcome:
     alert: str | None = None
     blobs: dict[str, bytes] = field(default_factory=dict)
     learnt: list[tuple[list[str], IncidentRef]] = field(default_factory=list)
+    # The events as wire dicts, made once: the index learns from them once they are published.
+    wires: list[dict[str, Any]] = field(default_factory=list)
     # A refusal caused by a fault of ours rather than of the input (never expected).
     internal: bool = False
     # Neither accepted nor refused: why it was not read (a link not fetched in a dry run).
@@ -92,7 +94,11 @@ class Outcome:
             "alert": self.alert,
             "accepted": self.accepted,
             "outcome": self.verdict,
-            "events": [event.to_wire() for event in self.events],
+            "events": (
+                self.wires
+                if len(self.wires) == len(self.events)
+                else [event.to_wire() for event in self.events]
+            ),
             "warnings": [*self.warnings, *self.notes],
             "error": (
                 {"reason": self.error.reason, "path": self.error.path} if self.error else None
@@ -156,11 +162,17 @@ class Intake:
             return Fetched()
         max_bytes = self.config.max_bytes
         try:
-            found = find_alerts(parse_xml(raw, max_bytes=max_bytes), max_bytes=max_bytes)
-        except Exception:  # noqa: BLE001 (reading the input again gives the refusal with its reason)
+            document = parse_xml(raw, max_bytes=max_bytes)
+        except Rejection:  # reading the input again in its turn gives the refusal
             return Fetched()
+        try:
+            found = find_alerts(document, max_bytes=max_bytes)
+        except Exception:  # noqa: BLE001 (not a feed: read in its turn, refused there if bad)
+            return Fetched(document=document)
         links = [f.link for f in found if f.link is not None]
-        return await fetch_links(links, fetch, base=name, limits=self.config.links)
+        fetched = await fetch_links(links, fetch, base=name, limits=self.config.links)
+        fetched.document = document
+        return fetched
 
     async def read(
         self,
@@ -176,6 +188,7 @@ class Intake:
         """Every outcome of one input whose links were fetched already (`fetch_links`)."""
         job = _Job(self, raw, name=name, feed=feed, crisis=crisis, content_type=content_type)
         job.fetch = fetched
+        job.parsed = fetched.document if fetched is not None else None
         try:
             return await job.run(form if form != "auto" else sniff(raw))
         except Rejection as exc:
@@ -228,6 +241,7 @@ class _Job:
         self.kept = without_secrets(raw)
         self.digest = hashlib.sha256(self.kept).hexdigest()
         self.fetch: Fetcher | None = intake.fetch
+        self.parsed: XmlDocument | None = None
 
     async def run(self, form: Form) -> list[Outcome]:
         max_bytes = self.intake.config.max_bytes
@@ -237,7 +251,7 @@ class _Job:
             ]
         if form == "events":
             return self.json_input(max_bytes)
-        document = parse_xml(self.raw, max_bytes=max_bytes)
+        document = self.parsed or parse_xml(self.raw, max_bytes=max_bytes)
         if (messages := self.xml_message(document, max_bytes)) is not None:
             return messages
         outcomes = []
@@ -303,8 +317,9 @@ class _Job:
     ) -> Outcome:
         for keys, ref in mapped.learnt:
             self.overlay.remember(keys, ref)
-        for event in mapped.events:  # where incidents are, Cancels, engagements: for what follows
-            self.overlay.observe(event.to_wire())
+        wires = [event.to_wire() for event in mapped.events]
+        for wire in wires:  # where incidents are, Cancels, engagements: for what follows
+            self.overlay.observe(wire)
         return Outcome(
             input=self.name,
             path=path,
@@ -315,6 +330,7 @@ class _Job:
             alert=alert,
             blobs={**mapped.blobs, **({self.digest: self.kept} if mapped.events else {})},
             learnt=mapped.learnt,
+            wires=wires,
         )
 
     def not_fetched(self, found: Found, warnings: list[str]) -> Outcome:

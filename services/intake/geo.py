@@ -7,6 +7,8 @@ import math
 from schemas.values import Circle, GeoPoint, Polygon
 from services.intake.errors import Warnings
 
+Points = list[tuple[float, float]]
+
 # Where a French prefecture's alerts are: metropolitan France with Corsica, and the overseas
 # départements. Used only to recognise coordinates written lon,lat instead of lat,lon.
 FRENCH_AREAS: tuple[tuple[float, float, float, float], ...] = (
@@ -23,8 +25,9 @@ def _in_france(lat: float, lon: float) -> bool:
     return any(a <= lat <= b and c <= lon <= d for a, b, c, d in FRENCH_AREAS)
 
 
-def _valid(lat: float, lon: float) -> bool:
-    return -90 <= lat <= 90 and -180 <= lon <= 180
+def _valid(lat: tuple[float, float], lon: tuple[float, float]) -> bool:
+    """Latitudes and longitudes within range, from their (min, max)."""
+    return -90 <= lat[0] <= lat[1] <= 90 and -180 <= lon[0] <= lon[1] <= 180
 
 
 def _number(text: str) -> float:
@@ -34,7 +37,7 @@ def _number(text: str) -> float:
     return value
 
 
-def read_pairs(text: str) -> list[tuple[float, float]]:
+def read_pairs(text: str) -> Points:
     """Pairs `a,b` separated by white space; ValueError names the first one that is not."""
     pairs = []
     for index, chunk in enumerate(text.split()):
@@ -48,15 +51,29 @@ def read_pairs(text: str) -> list[tuple[float, float]]:
     return pairs
 
 
-def oriented(
-    pairs: list[tuple[float, float]], path: str, warnings: Warnings
-) -> list[tuple[float, float]] | None:
-    """(lat, lon) pairs, swapped when plainly written lon,lat; None if neither order fits."""
-    as_written = all(_valid(a, b) for a, b in pairs)
-    swapped = all(_valid(b, a) for a, b in pairs)
-    if as_written and (not swapped or all(_in_france(a, b) for a, b in pairs)):
+def _all_in_france(lat: tuple[float, float], lon: tuple[float, float], points: Points) -> bool:
+    """Every point in one of FRENCH_AREAS; `lat` and `lon` are the (min, max) of the points."""
+    for a, b, c, d in FRENCH_AREAS:
+        if a <= lat[0] and lat[1] <= b and c <= lon[0] and lon[1] <= d:
+            return True  # the box around them all is in one area: so is each point
+    return all(_in_france(la, lo) for la, lo in points)
+
+
+def oriented(pairs: Points, path: str, warnings: Warnings) -> Points | None:
+    """(lat, lon) pairs, swapped when plainly written lon,lat; None if neither order fits.
+
+    The pairs are finite numbers (`read_pairs`); each test is made on their bounds, once.
+    """
+    if not pairs:
         return pairs
-    if swapped and (not as_written or all(_in_france(b, a) for a, b in pairs)):
+    firsts, seconds = zip(*pairs, strict=True)
+    one = (min(firsts), max(firsts))
+    two = (min(seconds), max(seconds))
+    as_written = _valid(one, two)
+    swapped = _valid(two, one)
+    if as_written and (not swapped or _all_in_france(one, two, pairs)):
+        return pairs
+    if swapped and (not as_written or _all_in_france(two, one, [(b, a) for a, b in pairs])):
         warnings.add(path, "coordinates written lon,lat: read as lat,lon")
         return [(b, a) for a, b in pairs]
     if as_written:

@@ -15,6 +15,7 @@ import structlog
 
 from services.intake.errors import Rejection
 from services.intake.fetch import Fetcher
+from services.intake.xmlsafe import XmlDocument
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,8 @@ class Fetched:
     """What the links of one input gave: a `Fetcher` that never goes out."""
 
     results: dict[str, bytes | Rejection] = field(default_factory=dict)
+    # The input as parsed to find its links: read once, not again in its turn.
+    document: XmlDocument | None = None
 
     async def __call__(self, link: str, base: str) -> bytes:  # noqa: ARG002 (the Fetcher's)
         """The document fetched for `link`, or why it was not."""

@@ -11,6 +11,14 @@ Real feeds get encodings wrong in a few known ways; what is tolerated and what i
   naming the byte offset;
 - any DOCTYPE: refused. CAP, Atom, RSS and EDXL need none, and DTDs carry the entity attacks
   (billion laughs, external entities, parameter entities). The parser never fetches anything.
+
+A document whose text holds no `<!DOCTYPE` cannot declare a DTD or an entity (XML allows both
+only inside a DOCTYPE), so it is read by the standard library's C parser: the same expat, the
+same tree and the same errors as defusedxml's, at a third of the cost (defusedxml hooks expat
+from Python, one call per element). Any text that holds `<!DOCTYPE`, even in a comment, goes
+through defusedxml, which refuses a real one. lxml (entities not resolved, no network, no DTD
+loaded) was measured too: no faster than the C parser on these documents, its elements three to
+six times slower to walk, and of another type than the code reading them expects.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, XMLParser
 
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from defusedxml import ElementTree as SafeTree
@@ -28,6 +36,10 @@ from services.intake.errors import Rejection, Warnings
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?\?>", re.DOTALL)
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The same characters as bytes: UTF-8 writes them as these bytes and never uses these bytes
+# otherwise, so UTF-8 input without them holds none (bytes.translate is five times faster
+# than the regular expression).
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _UTF8 = {"utf-8", "utf8"}
 
 
@@ -78,16 +90,33 @@ def parse_xml(raw: bytes, *, max_bytes: int) -> XmlDocument:
     check_size(raw, max_bytes)
     warnings = Warnings()
     whole, encoding, bom = _decode(raw, warnings)
+    _check_control(raw, whole, encoding, bom)
+    text = _strip_declaration(whole)
+    if not text.strip():
+        raise Rejection("the input is empty", "/")
+    return XmlDocument(root=_tree(text), encoding=encoding, warnings=warnings)
+
+
+def _check_control(raw: bytes, whole: str, encoding: str, bom: int) -> None:
+    """Refuse a control character, naming its byte offset."""
+    if encoding == "utf-8" and len(raw.translate(None, _CONTROL_BYTES)) == len(raw):
+        return
     if (bad := _CONTROL.search(whole)) is not None:
         offset = bom + len(whole[: bad.start()].encode(encoding, "replace"))
         raise Rejection(
             f"control byte 0x{ord(bad.group()):02x} at byte {offset}: not a text document", "/"
         )
-    text = _strip_declaration(whole)
-    if not text.strip():
-        raise Rejection("the input is empty", "/")
+
+
+def _tree(text: str) -> Element:
+    """The tree of `text` (decoded, its declaration removed); `Rejection` says why not."""
     try:
-        root = SafeTree.fromstring(
+        if "<!DOCTYPE" not in text:
+            # No DOCTYPE, so no DTD and no entity declaration: nothing for defusedxml to refuse.
+            parser = XMLParser()  # noqa: S314 (no DOCTYPE: no DTD, no entity to expand or fetch)
+            parser.feed(text)
+            return parser.close()
+        return SafeTree.fromstring(
             text, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
     except DTDForbidden:
@@ -105,7 +134,6 @@ def parse_xml(raw: bytes, *, max_bytes: int) -> XmlDocument:
         raise Rejection(
             f"not well-formed XML: {_expat_message(exc)} at line {line}, column {column + 1}", "/"
         ) from None
-    return XmlDocument(root=root, encoding=encoding, warnings=warnings)
 
 
 def _decode(raw: bytes, warnings: Warnings) -> tuple[str, str, int]:

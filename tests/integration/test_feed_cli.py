@@ -83,7 +83,9 @@ def test_feed_publishes_what_it_accepts_and_exits_1_when_anything_is_refused(
     result = runner.invoke(app, ["feed", good, bad, "--json", "--feed", "vigicrues"])
     assert result.exit_code == 1, result.output
     accepted, refused = _json_lines(result.output)
-    assert set(accepted) == {"input", "path", "alert", "accepted", "events", "warnings", "error"}
+    assert set(accepted) == {
+        "input", "path", "alert", "accepted", "outcome", "events", "warnings", "error"
+    }  # fmt: skip
     assert accepted["accepted"]
     assert not refused["accepted"]
     assert refused["error"]["path"] == "/alert/info[0]/area"
