@@ -20,6 +20,8 @@ from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
 from services.intake.app import IntakeService
+from services.intake.correlation import CorrelationIndex
+from services.intake.dispatch import Dispatcher
 from services.intake.feeds import add_feed
 from services.intake.mapping import OBJECT_BUCKET
 from services.picture.fold import new_picture
@@ -363,3 +365,28 @@ async def test_a_feed_may_also_send_over_nats_under_its_own_subject_and_get_the_
     assert outcome["events"][0]["source"] == "vigicrues"
     wrong = await deployment.bus.nc.request("feeds.vigicrues.pdf", b"x", timeout=10)
     assert "feeds.<name>.cap|geojson|events" in orjson.loads(wrong.data)["error"]
+
+
+async def test_inputs_put_in_one_round_trip_read_back_whole_and_a_second_put_replaces_none(
+    bus: Bus,
+) -> None:
+    """The dispatcher's own object-store put gives objects any NATS client reads; one already
+    there goes through nats-py's put and stays whole; an empty and a multi-chunk input too."""
+    dispatcher = Dispatcher(bus.js, CorrelationIndex(), max_payload=1024 * 1024)
+    await dispatcher.start()
+    contents = {"empty": b"", "small": VIGICRUES, "chunked": bytes(range(256)) * 2048}
+    for name, content in contents.items():
+        await dispatcher.store(name, content)
+    dispatcher._stored.clear()  # as after a restart: the same names are put again
+    for name, content in contents.items():
+        await dispatcher.store(name, content)
+    objects = await bus.js.object_store(OBJECT_BUCKET)
+    for name, content in contents.items():
+        kept = await objects.get(name)
+        assert kept.data == content, name
+        assert kept.info.size == len(content)
+    listed = sorted(info.name for info in await objects.list())
+    assert listed == sorted(contents)
+    # No chunk is left behind by the second round: the stream holds each object's chunks once.
+    info = await bus.js.stream_info(f"OBJ_{OBJECT_BUCKET}")
+    assert info.state.messages == sum(-(-len(c) // (128 * 1024)) for c in contents.values()) + 3
