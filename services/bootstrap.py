@@ -42,6 +42,16 @@ class Root:
         self._stack = AsyncExitStack()
         self._picture: SharedPicture | None = None
 
+    async def own_folder(self) -> None:
+        """Hold `var/` and its JetStream store for as long as this root is open: the process
+        that runs the system (`crisis up`) calls it before it starts anything. LockedError (its
+        message one line naming the system that runs) when another process holds them."""
+        from services.runtime.locks import SystemLocks  # noqa: PLC0415
+
+        locks = SystemLocks(self.settings)
+        await locks.acquire()
+        self._stack.callback(locks.release)
+
     @cached_property
     def store(self) -> EventStore:
         """The event log's store: the process' one database engine."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from sqlalchemy.exc import IntegrityError
 
 from schemas import subjects
 from schemas.envelope import STANDING_WATCH, utc_now
@@ -25,6 +28,7 @@ from services.eventlog.core import (
     first_of_each_id,
 )
 from services.eventlog.store import EventStore, RejectedInput
+from services.runtime.locks import NoRecorderLock, RecorderLock
 from services.runtime.publish import MSG_ID, publish_event
 from services.runtime.streams import delivery_point
 from services.runtime.topology import CRISIS_STREAM
@@ -32,6 +36,38 @@ from services.runtime.topology import CRISIS_STREAM
 log = structlog.get_logger(__name__)
 
 EXCERPT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class PositionConflict:
+    """The stream delivers an event at a position the log holds with another event: the two
+    have diverged (two systems on one store, or a stream made anew under an existing log)."""
+
+    position: int
+    held_event_id: UUID
+    delivered_event_id: UUID
+    delivered: str
+
+    def __str__(self) -> str:
+        return (
+            f"position {self.position} is held in the log by event {self.held_event_id}, "
+            f"but the stream delivers event {self.delivered_event_id} there "
+            f"({self.delivered}): the stream and the log have diverged"
+        )
+
+
+# What the operator reads when the recorder stops on a conflict, or loses its lock.
+CONFLICT_ACTION = (
+    "the event log stopped recording and acks nothing more. Make sure one system only runs on "
+    "this JetStream store and this database (`crisis log verify` names every position where the "
+    "log and the stream differ); then keep the log (it is the record) and move aside the "
+    "stream, or the database, that is not the one this log was written from, before starting "
+    "the event log again"
+)
+LOST_LOCK_ACTION = (
+    "the event log stopped recording and acks nothing more: another recorder may write the "
+    "log now (see its own lines); restart this one to wait for its turn"
+)
 
 
 def delivery_of(msg: Msg) -> Delivery:
@@ -46,19 +82,37 @@ class Recorder:
     Batches are pipelined: while one batch commits (the database works in its own thread), the
     next is fetched and decoded. Commits stay strictly one after the other, each chained onto
     the heads the previous one left.
+
+    It stops for good (`halted` says why, `on_halt` is told) when the stream delivers an event
+    at a position the log holds with another event, or when it no longer holds the log's
+    recorder lock: what it was delivered then stays unacknowledged, and nothing more is written.
     """
 
-    def __init__(self, store: EventStore, *, max_deliver: int, retry_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        max_deliver: int,
+        retry_delay: float = 1.0,
+        lock: RecorderLock | None = None,
+        on_halt: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.max_deliver = max_deliver
         self.retry_delay = retry_delay
+        self.lock = lock or NoRecorderLock()
+        self.on_halt = on_halt
         self.recorded = 0
+        self.halted: str | None = None
+        self.conflict: PositionConflict | None = None
         self._in_flight: asyncio.Task[None] | None = None
 
     async def record(self, messages: Sequence[Msg], js: JetStreamContext) -> None:
         """Decode `messages`, then (once the previous batch is in) chain and start their commit."""
         results = [(msg, decode_delivery(delivery_of(msg))) for msg in messages]
         await self.drain()
+        if self.halted is not None:
+            return  # stopped: nothing is written, acked or refused any more
         valid = [(msg, r) for msg, r in results if isinstance(r, Decoded)]
         undecodable = [(msg, r) for msg, r in results if isinstance(r, Undecodable)]
         delivered = {r.delivery.position for _, r in results}
@@ -100,8 +154,18 @@ class Recorder:
         js: JetStreamContext,
     ) -> None:
         if records is not None:
+            if not await self.lock.held():
+                self.halt(
+                    f"this recorder lost the recorder lock of {self.lock.where}", LOST_LOCK_ACTION
+                )
+                return
             try:
                 await self.store.append(records)
+            except IntegrityError:
+                if await self._stopped_on_conflict(records):
+                    return
+                log.exception("eventlog.commit_failed", batch=len(valid))
+                await self._nak(valid)
             except Exception:
                 log.exception("eventlog.commit_failed", batch=len(valid))
                 await self._nak(valid)
@@ -111,6 +175,44 @@ class Recorder:
                 self.recorded += len(records)
         for msg, bad in undecodable:
             await self.refuse(msg, bad, js)
+
+    async def _stopped_on_conflict(self, records: Sequence[LogRecord]) -> bool:
+        """After a refused commit: halt if a position of `records` is held by another event."""
+        try:
+            conflict = await self.find_conflict(records)
+        except Exception:
+            log.exception("eventlog.conflict_check_failed")
+            return False
+        if conflict is None:
+            return False
+        self.conflict = conflict
+        self.halt(
+            str(conflict),
+            CONFLICT_ACTION,
+            position=conflict.position,
+            held_event_id=str(conflict.held_event_id),
+            delivered_event_id=str(conflict.delivered_event_id),
+        )
+        return True
+
+    async def find_conflict(self, records: Sequence[LogRecord]) -> PositionConflict | None:
+        """The first of `records` whose position the log holds with another event id."""
+        held = await self.store.event_ids_at(record.position for record in records)
+        for record in records:
+            there = held.get(record.position)
+            if there is not None and there != record.event_id:
+                delivered = f"{record.type} of crisis {record.crisis_id}"
+                return PositionConflict(record.position, there, record.event_id, delivered)
+        return None
+
+    def halt(self, reason: str, action: str, **about: object) -> None:
+        """Stop recording for good, loudly: the messages in hand stay unacknowledged."""
+        if self.halted is not None:
+            return
+        self.halted = reason
+        log.error("eventlog.halted", reason=reason, action=action, **about)
+        if self.on_halt is not None:
+            self.on_halt(reason)
 
     async def _nak(self, messages: Sequence[Msg]) -> None:
         for msg in messages:

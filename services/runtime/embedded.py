@@ -13,18 +13,26 @@ import subprocess
 import sys
 import sysconfig
 import time
+import weakref
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import structlog
 
 from services.runtime.files import write_private
+from services.runtime.locks import store_in_use, store_lock
 
 log = structlog.get_logger(__name__)
 
 
 class EmbeddedServerError(RuntimeError):
     """The embedded nats-server could not be found or did not start."""
+
+
+# The servers this process runs, by port: the health monitor (services.ops) finds the one it
+# may restart JetStream on.
+_SERVING: weakref.WeakValueDictionary[int, EmbeddedNatsServer] = weakref.WeakValueDictionary()
 
 
 def server_binary() -> Path:
@@ -54,6 +62,16 @@ def _port_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
         return True
     return False
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse a port another program listens on: the server could not bind it, and the wait for
+    it to answer would take that program for it."""
+    if _port_open(host, port):
+        raise EmbeddedServerError(
+            f"the embedded nats-server cannot listen on {host}:{port} (address already in use): "
+            "set CRISIS_NATS_PORT to another port, or 0 for any free one"
+        )
 
 
 def _die_with_parent() -> None:
@@ -87,6 +105,8 @@ class EmbeddedNatsServer:
         # as the test fixtures' servers run.
         self.auth_config = auth_config
         self._process: subprocess.Popen[bytes] | None = None
+        # One server per store: held from before the spawn until the server has exited.
+        self._store_lock = store_lock(store_dir)
 
     @property
     def url(self) -> str:
@@ -98,6 +118,18 @@ class EmbeddedNatsServer:
         """Process id of the running server, if any."""
         return self._process.pid if self._process else None
 
+    @classmethod
+    def serving(cls, url: str) -> EmbeddedNatsServer | None:
+        """The server this process runs at `url` (its port), if any."""
+        port = urlsplit(url.split(",", maxsplit=1)[0].strip()).port
+        server = _SERVING.get(port) if port else None
+        return server if server is not None and server.pid is not None else None
+
+    @property
+    def config_path(self) -> Path:
+        """The configuration file the server reads (at start and on reload)."""
+        return self.store_dir.parent / f"nats-server-{self.port}.conf"
+
     def config_text(self) -> str:
         """The server configuration: JetStream on, storing under `store_dir`, local port."""
         return (
@@ -108,30 +140,61 @@ class EmbeddedNatsServer:
             f"{self.auth_config}"
         )
 
+    def reload(self, *, jetstream: bool = True) -> None:
+        """Rewrite the configuration with JetStream on or off and have the server reload it.
+
+        Off then on restarts JetStream alone, clients staying connected: the way to have it
+        write again after a full disk (services.ops.monitor).
+        """
+        if self._process is None:
+            raise EmbeddedServerError(f"nats-server on {self.url} is not running")
+        text, block = self.config_text(), "jetstream {\n"
+        if block not in text:
+            raise EmbeddedServerError(f"the configuration of {self.url} has no `jetstream` block")
+        if not jetstream:
+            text = text.replace(block, f"{block}  enabled: false\n", 1)
+        write_private(self.config_path, text)
+        self._process.send_signal(signal.SIGHUP)
+
     def _spawn(self) -> subprocess.Popen[bytes]:
+        _check_free(self.host, self.port)
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        config = self.store_dir.parent / f"nats-server-{self.port}.conf"
+        if not self._store_lock.acquire():
+            raise EmbeddedServerError(store_in_use(self.store_dir, self._store_lock))
+        try:
+            return self._popen()
+        except BaseException:
+            self._store_lock.release()
+            raise
+
+    def _popen(self) -> subprocess.Popen[bytes]:
+        config = self.config_path
         write_private(config, self.config_text())  # it may hold password hashes
         args = [str(server_binary()), "--config", str(config)]
         # Spawned from the caller's thread: Linux ties the death signal to that thread.
         # preexec_fn only calls prctl, which takes no lock the fork could have left held.
         # Its own session: a Ctrl-C in the terminal reaches the system, which stops its services
         # first and the server last, instead of the server going away under them.
+        # The server inherits the store's lock: should this process be killed, the store stays
+        # locked until the server, told to stop by the death signal, has flushed and exited.
         return subprocess.Popen(  # noqa: S603
             args,
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509
             start_new_session=True,
+            pass_fds=(self._store_lock.fd,) if self._store_lock.fd is not None else (),
         )
 
     def _ready(self, process: subprocess.Popen[bytes]) -> bool:
         if process.poll() is not None:
             self._process = None
+            self._store_lock.release()
             raise EmbeddedServerError(
                 f"nats-server exited at start (port {self.port}); see {self.log_file}"
             )
         if _port_open(self.host, self.port):
+            _SERVING[self.port] = self
             log.info("nats_server.started", url=self.url, store_dir=str(self.store_dir))
             return True
         return False
@@ -165,23 +228,28 @@ class EmbeddedNatsServer:
     def stop(self, *, timeout: float = 10.0) -> None:
         """Stop the server cleanly (SIGTERM lets JetStream flush), killing it only if it hangs."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("nats_server.kill", pid=process.pid)
-            process.kill()
-            process.wait()
-        log.info("nats_server.stopped", url=self.url)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("nats_server.kill", pid=process.pid)
+                process.kill()
+                process.wait()
+            log.info("nats_server.stopped", url=self.url)
+        self._store_lock.release()
 
     def kill(self) -> None:
         """Kill the server at once, as a crash would (for fault tests)."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
+        if process is None:
+            return
+        if process.poll() is None:
             process.kill()
             process.wait()
+        self._store_lock.release()
 
     def __enter__(self) -> EmbeddedNatsServer:
         self.start()
