@@ -1,11 +1,16 @@
 """`python -m bench.verify`: `crisis log verify` on a long log, against what it stands on.
 
+Verification reads, with each record's payload, its columns as one text the database writes
+(`bulk.columns_expression`), and hashes both: a changed column breaks the hash as a changed
+payload does.
+
 It fills a SQLite log with one long crisis (`long_crisis.py`, BENCH_VERIFY_EVENTS events,
 default 1,000,000, made by a worker process as the picture benchmark does) and then, each in a
 fresh process (`python -m bench.verify probe MODE DB_URL`), times:
 
 - `links`: `EventStore.read_links` alone, every chunk of the crisis read and dropped: the floor;
-- `hash`: the same, plus `chain_hash` of every link and nothing else;
+- `hash`: the same, plus `chain_hash` of every link (its columns and its payload) and nothing
+  else;
 - `alone`: `verify_log` walking the chain in this process only (before parts);
 - `verify`: `verify_log` with the database's URL, what `crisis log verify` runs (its progress bar
   aside): a long crisis in two parts at once, the second in a spawned process;
@@ -34,7 +39,8 @@ from bench.clock import now
 from bench.picture import CRISIS, _fill
 from bench.report import Reporter
 from services.eventlog.archive import verify_log
-from services.eventlog.core import ChainCursor, LogRecord, chain_hash, verify_chain
+from services.eventlog.core import ChainCursor, LogRecord, verify_chain
+from services.eventlog.hashing import chain_hash
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
 from services.runtime.database import make_engine
@@ -77,7 +83,13 @@ async def probe(mode: str, url: str) -> dict[str, float]:
             async for links in store.read_links(CRISIS):
                 if mode == "hash":
                     for link in links:
-                        chain_hash(link.prev_hash, link.crisis_seq, link.position, link.payload)
+                        chain_hash(
+                            link.prev_hash,
+                            link.crisis_seq,
+                            link.position,
+                            link.columns,
+                            link.payload,
+                        )
                 seen += len(links)
         return {"seconds": now() - started, "events": seen}
     finally:

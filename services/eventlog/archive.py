@@ -1,10 +1,11 @@
-"""The archive of a crisis: JSON Lines export and import, and verification of the hash chain."""
+"""The archive of a crisis (signed JSON Lines: export, check, import) and the verification of
+the log's hash chains, naming the column at fault."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any
 
@@ -12,7 +13,9 @@ import orjson
 
 from schemas.registry import DecodeError
 from schemas.wire import REGISTRY
+from services.eventlog.archive_key import SigningKey
 from services.eventlog.core import (
+    GENESIS_HASH,
     ChainCursor,
     ChainFault,
     ChainHead,
@@ -20,8 +23,20 @@ from services.eventlog.core import (
     Decoded,
     Delivery,
     chain,
+    column_changes,
+    describe_changes,
     first_of_each_id,
     verify_chain,
+)
+from services.eventlog.sealed import (
+    CHECKPOINT_EVERY,
+    CONTROL_KEYS,
+    HASH_KEYS,
+    ArchiveCheck,
+    ArchiveChecker,
+    ArchiveFault,
+    SealedWriter,
+    open_header,
 )
 from services.eventlog.store import LAST_SEQ, CrisisLog, EventStore
 from services.runtime.database import make_engine
@@ -36,7 +51,8 @@ def _no_progress(_: int) -> None:
 
 
 def export_line(position: int, payload: str) -> bytes:
-    """One line of the archive: the stored event with its position first."""
+    """One line of an unsigned archive (as written before hashes and signatures, and as the
+    sample crises are generated): the stored event with its position first."""
     return b'{"position":%d,%s\n' % (position, payload[1:].encode())
 
 
@@ -44,16 +60,22 @@ async def export_log(
     store: EventStore,
     out: IO[bytes],
     *,
+    key: SigningKey,
     crisis_id: str | None = None,
     progress: Progress = _no_progress,
+    every: int = CHECKPOINT_EVERY,
 ) -> int:
-    """Write the log (one crisis, or all) as JSON Lines in position order; return the count."""
-    count = 0
-    async for rows in store.read_payloads(crisis_id, chunk=5000):
-        out.write(b"".join(export_line(position, payload) for position, payload in rows))
-        count += len(rows)
+    """Write the log (one crisis, or all) as a signed archive (`sealed`) in position order, as it
+    stands when the export starts; return the count of records."""
+    until = await store.last_position()
+    payload_only = {c.crisis_id: c.payload_only_until for c in await store.crises()}
+    writer = SealedWriter(out, key, every=every)
+    writer.header(crisis_id)
+    async for rows in store.read_hashed(crisis_id, until_position=until):
+        writer.records_of(rows, payload_only)
         progress(len(rows))
-    return count
+    writer.finish()
+    return writer.records
 
 
 class ArchiveError(ValueError):
@@ -62,19 +84,26 @@ class ArchiveError(ValueError):
     def __init__(self, line: int, reason: str) -> None:
         super().__init__(f"line {line}: {reason}")
         self.line = line
+        self.reason = reason
 
 
-def parse_line(number: int, line: bytes) -> Decoded:
-    """A line of the archive as the recorder would have seen it on the bus."""
+def _object(number: int, line: bytes) -> dict[str, Any]:
     try:
         data: Any = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise ArchiveError(number, f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ArchiveError(number, "not a JSON object")
+    return data
+
+
+def _record(number: int, data: dict[str, Any], line: bytes) -> Decoded:
+    """A record line (its position and hash popped) as the recorder would have seen it."""
     position = data.pop("position", None)
     if not isinstance(position, int) or position < 1:
         raise ArchiveError(number, "no valid position")
+    for name in HASH_KEYS:
+        data.pop(name, None)
     try:
         event = REGISTRY.decode(data)
     except DecodeError as exc:
@@ -84,6 +113,86 @@ def parse_line(number: int, line: bytes) -> Decoded:
         raise ArchiveError(number, "no recorded_at: not an exported log line")
     delivery = Delivery(position=position, recorded_at=recorded_at, subject="", data=line)
     return Decoded(delivery, event, orjson.dumps(data).decode())
+
+
+def parse_line(number: int, line: bytes) -> Decoded:
+    """A record line of the archive as the recorder would have seen it on the bus."""
+    return _record(number, _object(number, line), line)
+
+
+def _records(lines: Iterable[tuple[int, bytes]]) -> Iterator[Decoded]:
+    """The records of numbered archive lines, the signed archive's other lines skipped."""
+    for number, line in lines:
+        data = _object(number, line)
+        if not any(key in data for key in CONTROL_KEYS):
+            yield _record(number, data, line)
+
+
+def check_archive(lines: Iterable[bytes], *, public_key: bytes | None = None) -> ArchiveCheck:
+    """Check an archive without importing it: every record's hash chain, every signature, and
+    that nothing was removed, added or moved; with `public_key`, that this key signed it.
+
+    An archive without a header (written before hashes and signatures) is read as events only:
+    `signed` is False and nothing vouches for it.
+    """
+    check = ArchiveCheck()
+    checker, number, first = None, 0, True
+    try:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            data = _object(number, line)
+            if first and "archive" in data:
+                checker, problem = open_header(data, public_key)
+                if checker is None:
+                    return _faulted(check, number, problem or "a malformed header")
+                check.signed, check.key_id = True, checker.key_id
+                check.exported_at = str(data["archive"].get("exported_at"))
+            else:
+                problem = _line_problem(check, checker, number, data, line)
+                if problem is not None:
+                    return _faulted(check, number, problem)
+            first = False
+    except ArchiveError as exc:
+        return _faulted(check, exc.line, exc.reason)
+    if checker is not None:
+        check.records, check.crises = checker.records, len(checker.chains)
+        if not checker.ended:
+            return _faulted(check, number + 1, "the archive ends before its end line: cut short")
+    return check
+
+
+def _line_problem(
+    check: ArchiveCheck,
+    checker: ArchiveChecker | None,
+    number: int,
+    data: dict[str, Any],
+    line: bytes,
+) -> str | None:
+    kind = next((key for key in CONTROL_KEYS if key in data), None)
+    claimed = [name for name in HASH_KEYS if name in data]
+    if checker is None:
+        if kind is not None or claimed:
+            return "hashes or signatures without a header: the archive's first line was removed"
+        decoded = _record(number, data, line)
+        check.records += 1
+        check.crisis_ids.add(decoded.event.crisis_id)
+        check.crises = len(check.crisis_ids)
+        return None
+    if checker.ended:
+        return "a line after the end line"
+    if kind is not None:
+        return checker.control(kind, data)
+    if len(claimed) != 1 or not isinstance(data[claimed[0]], str):
+        return "a record without its hash"
+    record_hash = data[claimed[0]]
+    decoded = _record(number, data, line)
+    return checker.record(decoded, record_hash, payload_only=claimed[0] == "payload_hash")
+
+
+def _faulted(check: ArchiveCheck, line: int, problem: str) -> ArchiveCheck:
+    check.fault = ArchiveFault(line, problem)
+    return check
 
 
 def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
@@ -114,10 +223,12 @@ async def import_log(
     chunk: int = 1000,
     progress: Progress = _no_progress,
 ) -> ImportResult:
-    """Load an exported log; events already held are skipped, so importing twice is harmless."""
+    """Load an exported log; events already held are skipped, so importing twice is harmless.
+
+    The lines are taken as they are: check a signed archive with `check_archive` first."""
     read = added = 0
     for batch in _chunks(lines, chunk):
-        decoded = [parse_line(number, line) for number, line in batch]
+        decoded = list(_records(batch))
         known = await store.known_event_ids(d.event.event_id for d in decoded)
         fresh = first_of_each_id(decoded, known)
         heads = await store.heads(d.event.crisis_id for d in fresh)
@@ -149,14 +260,56 @@ async def verify_log(
         return [ChainFault(crisis_id, 0, None, "the log holds no event of this crisis")]
     faults = []
     for crisis in crises:
-        if database_url is not None and crisis.events >= PARALLEL_FROM:
+        # Records hashed before 0007 are checked against their payload from the first record on
+        # (main-courante numbers counted): such a crisis is walked in one part.
+        if (
+            database_url is not None
+            and crisis.events >= PARALLEL_FROM
+            and not crisis.payload_only_until
+        ):
             fault = await verify_in_halves(store, database_url, crisis, progress)
         else:
-            walked = await _walk(store, crisis.crisis_id, progress, start=ChainCursor())
+            walked = await _walk(
+                store,
+                crisis.crisis_id,
+                progress,
+                start=ChainCursor(),
+                payload_only_until=crisis.payload_only_until,
+            )
             fault = _end_fault(crisis, walked.fault, walked.cursor)
         if fault is not None:
-            faults.append(fault)
+            faults.append(await name_fault(store, fault))
     return faults
+
+
+async def name_fault(store: EventStore, fault: ChainFault) -> ChainFault:
+    """`fault` with the column at fault named, when a stored column no longer says what the
+    record's payload says (its actor, status, times, type, crisis...)."""
+    if fault.kind in ("changed", "columns") and fault.position is not None:
+        record = await store.record_at(fault.position)
+        changes = [] if record is None else column_changes(record)
+        if changes:
+            names = ", ".join(change.column for change in changes)
+            problem = f"its {names} column was changed after it was recorded: " + (
+                describe_changes(changes)
+            )
+            return replace(fault, problem=problem, kind="columns")
+    if fault.kind in ("missing", "end"):
+        before = (
+            GENESIS_HASH
+            if fault.crisis_seq == 1
+            else await store.hash_of(fault.crisis_id, fault.crisis_seq - 1)
+        )
+        moved = None if before is None else await store.record_after(before, fault.crisis_seq)
+        if moved is not None and moved.crisis_id != fault.crisis_id:
+            said = describe_changes(column_changes(moved))
+            problem = (
+                f"record {fault.crisis_seq} (position {moved.position}) is filed under crisis "
+                f"{moved.crisis_id!r}: its crisis_id column was changed after it was recorded"
+                + (f" ({said})" if said else "")
+            )
+            return replace(fault, position=moved.position, problem=problem, kind="columns")
+    return fault
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +329,7 @@ async def _walk(
     after: int = 0,
     until: int = LAST_SEQ,
     start: ChainCursor | None,
+    payload_only_until: int = 0,
 ) -> RangeCheck:
     """Walk records `after` < seq <= `until` from `start`; with no `start`, from the first link
     read, taken as it says (its link to the record before is checked by whoever joins the
@@ -186,7 +340,9 @@ async def _walk(
             first = links[0]
         if cursor is None:
             cursor = ChainCursor(ChainHead(crisis_seq=after, hash=first.prev_hash))
-        fault, cursor = verify_chain(crisis_id, links, cursor)
+        fault, cursor = verify_chain(
+            crisis_id, links, cursor, payload_only_until=payload_only_until
+        )
         if fault is not None:
             return RangeCheck(fault, first, cursor)
         progress(len(links))
@@ -205,6 +361,7 @@ def _end_fault(
             None,
             f"the chain ends at record {cursor.head.crisis_seq} but {crisis.events} were "
             "recorded (records missing at the end)",
+            "end",
         )
     return None
 

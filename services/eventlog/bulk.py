@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     Select,
     String,
+    Text,
     bindparam,
     cast,
     func,
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.eventlog.core import LogRecord
+from services.eventlog.hashing import HASHED_COLUMNS
 from services.eventlog.tables import events
 
 FIELDS = LogRecord._fields
@@ -137,13 +139,59 @@ def _sqlite_read_instant(text: str) -> datetime:
     return datetime.fromisoformat(text + "+00:00")
 
 
+def _pg_column_json(name: str) -> ColumnElement[Any]:
+    """A stored column as a JSON value, on PostgreSQL (`null` for NULL)."""
+    column = events.c[name]
+    value: ColumnElement[Any] = column
+    if name in ("occurred_at", "received_at", "recorded_at"):
+        utc = func.timezone(literal_column("'UTC'"), column)
+        value = func.to_char(utc, literal_column("'YYYY-MM-DD HH24:MI:SS.US'"), type_=String)
+    elif name in ("event_id", "correlation_id", "causation_id"):
+        value = func.replace(cast(column, Text), literal_column("'-'"), literal_column("''"))
+    return func.coalesce(cast(func.to_json(value), Text), literal_column("'null'"), type_=String)
+
+
+def columns_expression(dialect: Dialect) -> ColumnElement[Any]:
+    """The columns a record's hash covers (`HASHED_COLUMNS`), as the UTF-8 bytes of the compact
+    JSON array `hashing.columns_text` makes of them, written by the database from what it
+    stores: one value more per record for a verification to read, not thirteen.
+
+    SQLite's `json_array` takes the stored values as they are (UUIDs as hex, instants as naive
+    UTC text, numbers as numbers); PostgreSQL writes each with `to_json`, in the same form.
+    """
+    if dialect.name != "postgresql":
+        return cast(func.json_array(*(events.c[name] for name in HASHED_COLUMNS)), LargeBinary)
+    text: ColumnElement[Any] = literal_column("'['", String)
+    for index, name in enumerate(HASHED_COLUMNS):
+        if index:
+            text = text + literal_column("','", String)
+        text = text + _pg_column_json(name)
+    text = text + literal_column("']'", String)
+    return func.convert_to(text, literal_column("'UTF8'"))
+
+
+@cache
+def archive_statement(dialect: Dialect, *, with_crisis: bool) -> Compiled:
+    """`(position, crisis_id, crisis_seq, hash, payload)` of a position range, optionally of one
+    crisis, in position order: what an export writes."""
+    columns = (
+        events.c.position,
+        events.c.crisis_id,
+        events.c.crisis_seq,
+        events.c.hash,
+        events.c.payload,
+    )
+    return _compiled(_position_range(columns, with_crisis=with_crisis), dialect)
+
+
 @cache
 def chain_statement(dialect: Dialect) -> Compiled:
     """What a verification reads of a crisis' records in a range of sequence numbers
     (after, until], in chain order.
 
     The payload comes as its UTF-8 bytes, which the hash covers: the driver does not decode it
-    into text for the verification to encode it back.
+    into text for the verification to encode it back; the columns the hash also covers come as
+    one text the database writes from the stored values (`columns_expression`).
     """
     query = (
         select(
@@ -152,6 +200,7 @@ def chain_statement(dialect: Dialect) -> Compiled:
             events.c.prev_hash,
             events.c.hash,
             _payload_bytes(dialect),
+            columns_expression(dialect),
         )
         .where(
             events.c.crisis_id == bindparam("crisis", type_=String),

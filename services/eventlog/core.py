@@ -5,7 +5,6 @@ No broker and no database here: the recorder hands deliveries in and gets record
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,6 +18,13 @@ from schemas.envelope import Envelope
 from schemas.registry import DecodeError
 from schemas.subjects import SubjectError
 from schemas.wire import REGISTRY
+from services.eventlog.hashing import (
+    chain_hash,
+    columns_text,
+    event_columns,
+    instant_column_text,
+    payload_only_hash,
+)
 from services.runtime.streams import instant_text
 
 GENESIS_HASH = "0" * 64
@@ -94,6 +100,25 @@ class LogRecord(NamedTuple):
         """The event this record holds, decoded (and upcast to the current schema)."""
         return REGISTRY.decode(self.payload)
 
+    @property
+    def columns(self) -> bytes:
+        """The record's columns as its hash covers them (`columns_text`)."""
+        return columns_text(
+            self.event_id,
+            self.crisis_id,
+            self.type,
+            self.schema_version,
+            self.status,
+            self.occurred_at,
+            self.received_at,
+            self.recorded_at,
+            self.source,
+            self.actor,
+            self.correlation_id,
+            self.causation_id,
+            self.mc_number,
+        )
+
 
 def _source_of(data: Any) -> str:
     """The sender's `source` if it is a usable token, else `bus`: for the dead-letter subject."""
@@ -135,14 +160,6 @@ def decode_delivery(delivery: Delivery) -> Decoded | Undecodable:
     return Decoded(delivery, event, payload)
 
 
-def chain_hash(prev_hash: str, crisis_seq: int, position: int, payload: str | bytes) -> str:
-    """The hash of a record: it covers the previous hash, so a change anywhere breaks the rest.
-    `payload` is the stored JSON, as text or as its UTF-8 bytes."""
-    digest = hashlib.sha256(f"{prev_hash}|{crisis_seq}|{position}|".encode())
-    digest.update(payload if isinstance(payload, bytes) else payload.encode())
-    return digest.hexdigest()
-
-
 def chain(
     batch: Iterable[Decoded], heads: Mapping[str, ChainHead]
 ) -> tuple[list[LogRecord], dict[str, ChainHead]]:
@@ -154,7 +171,9 @@ def chain(
         head = new_heads.get(event.crisis_id, ChainHead())
         seq = head.crisis_seq + 1
         mc_number = head.mc_number + 1 if event.type == MAIN_COURANTE_ENTRY else None
-        digest = chain_hash(head.hash, seq, position, item.payload)
+        recorded_at = item.delivery.recorded_at
+        columns = event_columns(event, recorded_at, mc_number)
+        digest = chain_hash(head.hash, seq, position, columns, item.payload)
         records.append(
             LogRecord(
                 position=position,
@@ -166,7 +185,7 @@ def chain(
                 status=event.status.value,
                 occurred_at=event.occurred_at,
                 received_at=event.received_at,
-                recorded_at=item.delivery.recorded_at,
+                recorded_at=recorded_at,
                 source=event.source,
                 actor=event.actor,
                 correlation_id=event.correlation_id,
@@ -194,12 +213,17 @@ def first_of_each_id(batch: Sequence[Decoded], known: set[UUID]) -> list[Decoded
 
 @dataclass(frozen=True, slots=True)
 class ChainFault:
-    """The first record of a crisis whose chain does not hold, and what is wrong with it."""
+    """The first record of a crisis whose chain does not hold, and what is wrong with it.
+
+    `kind`: `changed` (the record's hash does not cover what it holds), `columns` (a record
+    hashed before 0007 whose columns differ from its payload), `missing`, `order`, or `end`
+    (records missing at the end)."""
 
     crisis_id: str
     crisis_seq: int
     position: int | None
     problem: str
+    kind: str = "changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,46 +247,153 @@ class Chained(Protocol):
     def hash(self) -> str: ...
     @property
     def payload(self) -> str | bytes: ...
+    @property
+    def columns(self) -> bytes: ...
 
 
 class ChainLink(NamedTuple):
-    """A record's place in its chain, its hashes and its payload (its UTF-8 bytes): all a
-    verification reads."""
+    """A record's place in its chain, its hashes, its payload (its UTF-8 bytes) and its columns
+    (`columns_text`, written by the database from the stored values): all a verification reads."""
 
     crisis_seq: int
     position: int
     prev_hash: str
     hash: str
     payload: bytes
+    columns: bytes
 
 
 def verify_chain(
-    crisis_id: str, records: Iterable[Chained], cursor: ChainCursor = ChainCursor()
+    crisis_id: str,
+    records: Iterable[Chained],
+    cursor: ChainCursor = ChainCursor(),
+    *,
+    payload_only_until: int = 0,
 ) -> tuple[ChainFault | None, ChainCursor]:
-    """Walk records in chain order from `cursor`; report the first changed, missing or moved one."""
-    seq, last_hash, last_position = cursor.head.crisis_seq, cursor.head.hash, cursor.last_position
+    """Walk records in chain order from `cursor`; report the first changed, missing or moved one.
+
+    Records up to `payload_only_until` (hashed before migration 0007, over their payload only)
+    have their columns checked against their payload instead; the cursor then counts main-courante
+    entries, so such a walk starts at the crisis' first record.
+    """
+    head = cursor.head
+    seq, last_hash, last_position, mc = (
+        head.crisis_seq,
+        head.hash,
+        cursor.last_position,
+        head.mc_number,
+    )
     for record in records:
-        problem = _chain_problem(record, seq, last_hash, last_position)
+        problem = _link_problem(record, seq, last_hash, last_position)
+        if problem is None:
+            if record.crisis_seq > payload_only_until:
+                if (
+                    chain_hash(
+                        record.prev_hash,
+                        record.crisis_seq,
+                        record.position,
+                        record.columns,
+                        record.payload,
+                    )
+                    != record.hash
+                ):
+                    problem = ("changed", "its content was changed after it was recorded")
+            else:
+                problem, mc = legacy_problem(record, mc)
         if problem is not None:
             seq_at = min(record.crisis_seq, seq + 1)
-            return ChainFault(crisis_id, seq_at, record.position, problem), ChainCursor(
-                replace(cursor.head, crisis_seq=seq, hash=last_hash), last_position
+            kind, text = problem
+            return ChainFault(crisis_id, seq_at, record.position, text, kind), ChainCursor(
+                replace(head, crisis_seq=seq, hash=last_hash, mc_number=mc), last_position
             )
         seq, last_hash, last_position = record.crisis_seq, record.hash, record.position
-    return None, ChainCursor(replace(cursor.head, crisis_seq=seq, hash=last_hash), last_position)
+    return None, ChainCursor(
+        replace(head, crisis_seq=seq, hash=last_hash, mc_number=mc), last_position
+    )
 
 
-def _chain_problem(record: Chained, seq: int, last_hash: str, last_position: int) -> str | None:
-    """What is wrong with `record` coming after record `seq` (its hash, its position), if any."""
+def _link_problem(
+    record: Chained, seq: int, last_hash: str, last_position: int
+) -> tuple[str, str] | None:
+    """What is wrong with where `record` stands after record `seq`, if anything."""
     expected_seq = seq + 1
     if record.crisis_seq != expected_seq:
-        return f"record {expected_seq} is missing (found {record.crisis_seq} next)"
+        return "missing", f"record {expected_seq} is missing (found {record.crisis_seq} next)"
     if record.prev_hash != last_hash:
-        return "does not follow the record before it (a record was removed or reordered)"
+        return "order", "does not follow the record before it (a record was removed or reordered)"
     if record.position <= last_position:
-        return f"position {record.position} is not after {last_position} (reordered)"
-    if chain_hash(record.prev_hash, record.crisis_seq, record.position, record.payload) != (
-        record.hash
-    ):
-        return "its content was changed after it was recorded"
+        return "order", f"position {record.position} is not after {last_position} (reordered)"
     return None
+
+
+def legacy_problem(record: Chained, mc_before: int) -> tuple[tuple[str, str] | None, int]:
+    """What is wrong with a record hashed before 0007 (its payload only), if anything, and the
+    main-courante count after it: its payload must match its hash, and its columns must be what
+    its payload says (as `chain` would store them)."""
+    if (
+        payload_only_hash(record.prev_hash, record.crisis_seq, record.position, record.payload)
+        != record.hash
+    ):
+        return ("changed", "its content was changed after it was recorded"), mc_before
+    try:
+        event = REGISTRY.decode(record.payload)
+    except DecodeError as exc:
+        return ("changed", f"its payload is not a valid event: {exc}"), mc_before
+    mc = mc_before + 1 if event.type == MAIN_COURANTE_ENTRY else None
+    recorded_at = event.recorded_at
+    if recorded_at is None or event_columns(event, recorded_at, mc) != record.columns:
+        problem = "a column was changed after it was recorded: it differs from its payload"
+        return ("columns", problem), mc_before if mc is None else mc
+    return None, mc_before if mc is None else mc
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnChange:
+    """A stored column that differs from what the record's payload says."""
+
+    column: str
+    stored: object
+    said: object
+
+
+def column_changes(record: LogRecord) -> list[ColumnChange]:
+    """The columns of `record` that differ from what its payload says (main-courante numbers
+    aside: the payload does not hold them)."""
+    try:
+        event = REGISTRY.decode(record.payload)
+    except DecodeError:
+        return []
+    said: dict[str, object] = {
+        "event_id": event.event_id,
+        "crisis_id": event.crisis_id,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "status": event.status.value,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "recorded_at": event.recorded_at,
+        "source": event.source,
+        "actor": event.actor,
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+    }
+    stored = record._asdict()
+    return [
+        ColumnChange(name, stored[name], value)
+        for name, value in said.items()
+        if stored[name] != value
+    ]
+
+
+def describe_changes(changes: Sequence[ColumnChange]) -> str:
+    """`its actor column says 'x' where its payload says 'y'`, for each change."""
+    return "; ".join(
+        f"its {c.column} column says {_shown(c.stored)} where its payload says {_shown(c.said)}"
+        for c in changes
+    )
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        return instant_column_text(value)
+    return repr(value) if isinstance(value, str) else str(value)

@@ -72,6 +72,8 @@ class CrisisLog:
     first_recorded_at: datetime
     last_recorded_at: datetime
     head_hash: str
+    # Records up to this one were hashed over their payload only, before migration 0007.
+    payload_only_until: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,45 @@ class EventStore:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(events.c.event_id).where(events.c.event_id.in_(ids)))
             return {row[0] for row in rows}
+
+    async def event_ids_at(self, positions: Iterable[int]) -> dict[int, UUID]:
+        """The event id the log holds at each of `positions` that it holds."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return {}
+        query = select(events.c.position, events.c.event_id).where(events.c.position.in_(wanted))
+        async with self.engine.connect() as conn:
+            return {row[0]: row[1] for row in await conn.execute(query)}
+
+    async def event_ids_between(
+        self, after: int, until: int, *, chunk: int = 10_000
+    ) -> AsyncIterator[list[tuple[int, UUID]]]:
+        """`(position, event_id)` of positions after `after` up to `until`, in order, a chunk
+        at a time: what comparing the log with the stream reads."""
+        while after < until:
+            query = (
+                select(events.c.position, events.c.event_id)
+                .where(events.c.position > after, events.c.position <= until)
+                .order_by(events.c.position)
+                .limit(chunk)
+            )
+            async with self.engine.connect() as conn:
+                rows = [(row[0], row[1]) for row in await conn.execute(query)]
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
+
+    async def rejected_positions(self, stream: str, positions: Iterable[int]) -> set[int]:
+        """Which of `positions` of `stream` were refused (kept in rejected inputs)."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return set()
+        query = select(rejected_inputs.c.position).where(
+            rejected_inputs.c.stream == stream, rejected_inputs.c.position.in_(wanted)
+        )
+        async with self.engine.connect() as conn:
+            return {int(row[0]) for row in await conn.execute(query)}
 
     async def append(self, records: Sequence[LogRecord]) -> None:
         """Add chained records and move their crises' heads, in one transaction."""
@@ -258,6 +299,7 @@ class EventStore:
                 first_recorded_at=row.first_recorded_at,
                 last_recorded_at=row.last_recorded_at,
                 head_hash=row.hash,
+                payload_only_until=row.payload_only_until,
             )
             for row in rows
         ]
@@ -467,6 +509,49 @@ class EventStore:
                 if len(rows) < chunk:
                     return
                 after = rows[-1][0]
+
+    async def read_hashed(
+        self, crisis_id: str | None = None, *, until_position: int | None = None, chunk: int = 5000
+    ) -> AsyncIterator[list[tuple[int, str, int, str, str]]]:
+        """`(position, crisis_id, crisis_seq, hash, stored JSON)` in position order, a chunk at a
+        time, straight from the driver: what `crisis log export` writes."""
+        statement = bulk.archive_statement(self.engine.dialect, with_crisis=crisis_id is not None)
+        async for rows in self._driver_chunks(
+            statement,
+            crisis_id=crisis_id,
+            after=0,
+            until_position=until_position,
+            until_recorded=None,
+            chunk=chunk,
+        ):
+            yield [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    async def record_at(self, position: int) -> LogRecord | None:
+        """The record at `position`, if the log holds one."""
+        query = select(*_RECORD_COLUMNS).where(events.c.position == position)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else LogRecord(*row)
+
+    async def record_after(self, prev_hash: str, crisis_seq: int) -> LogRecord | None:
+        """The record numbered `crisis_seq` that follows the record hashed `prev_hash`, whatever
+        crisis it is filed under now: where a record missing from its chain went. A full scan
+        (no index on `prev_hash`): run only on a fault."""
+        query = select(*_RECORD_COLUMNS).where(
+            events.c.prev_hash == prev_hash, events.c.crisis_seq == crisis_seq
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query.limit(1))).first()
+        return None if row is None else LogRecord(*row)
+
+    async def hash_of(self, crisis_id: str, crisis_seq: int) -> str | None:
+        """The stored hash of one crisis' record `crisis_seq`, if held."""
+        query = select(events.c.hash).where(
+            events.c.crisis_id == crisis_id, events.c.crisis_seq == crisis_seq
+        )
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(query)
+        return None if value is None else str(value)
 
     async def main_courante(
         self,

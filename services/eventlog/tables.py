@@ -100,6 +100,9 @@ chain_heads = Table(
     Column("last_position", BigInteger, nullable=False),
     Column("first_recorded_at", UTCDateTime, nullable=False),
     Column("last_recorded_at", UTCDateTime, nullable=False),
+    # Since 0007: the last record hashed over its payload only (those recorded before 0007);
+    # their columns are checked against their payload instead. 0 for a crisis begun since.
+    Column("payload_only_until", Integer, nullable=False, server_default="0"),
 )
 
 # Inputs that were refused, kept raw with the reason, for an operator to see.

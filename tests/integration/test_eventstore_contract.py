@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from schemas.envelope import Envelope
 from schemas.events import IncidentReported, MainCouranteEntryRecorded
 from services.eventlog.archive import ImportResult, export_log, import_log, verify_log
+from services.eventlog.archive_key import SigningKey
 from services.eventlog.core import ChainHead, ChainLink, LogRecord, chain
 from services.eventlog.store import CrisisLog, EventStore, RejectedInput
 from services.eventlog.tables import events, metadata
@@ -118,7 +119,8 @@ async def test_a_small_chunk_pages_through_every_record_in_order(store: EventSto
     assert await _all(store.read(ALEX, chunk=7)) == alex
     links = [link async for chunk in store.read_links(ALEX, chunk=7) for link in chunk]
     assert links == [
-        ChainLink(r.crisis_seq, r.position, r.prev_hash, r.hash, r.payload.encode()) for r in alex
+        ChainLink(r.crisis_seq, r.position, r.prev_hash, r.hash, r.payload.encode(), r.columns)
+        for r in alex
     ]
     assert [chunk async for chunk in store.read_links("unknown-crisis")] == []
 
@@ -254,7 +256,7 @@ async def test_rejected_inputs_are_listed_newest_first(store: EventStore) -> Non
 
 async def _exported(store: EventStore) -> list[bytes]:
     out = io.BytesIO()
-    await export_log(store, out)
+    await export_log(store, out, key=SigningKey.generate())
     return out.getvalue().splitlines(keepends=True)
 
 

@@ -29,11 +29,11 @@ from services.eventlog.core import (
     Undecodable,
     _source_of,
     chain,
-    chain_hash,
     decode_delivery,
     first_of_each_id,
     verify_chain,
 )
+from services.eventlog.hashing import chain_hash
 from tests.unit.samples import incident_reported, sample_event
 
 pytestmark = pytest.mark.unit
@@ -83,7 +83,9 @@ def _rehashed(records: Sequence[LogRecord]) -> list[LogRecord]:
     """The records with their hashes recomputed in the order given: a consistent forgery."""
     prev, out = GENESIS_HASH, []
     for record in records:
-        digest = chain_hash(prev, record.crisis_seq, record.position, record.payload)
+        digest = chain_hash(
+            prev, record.crisis_seq, record.position, record.columns, record.payload
+        )
         out.append(record._replace(prev_hash=prev, hash=digest))
         prev = digest
     return out
@@ -245,7 +247,7 @@ def test_each_record_links_to_the_hash_of_the_one_before_it_in_its_crisis() -> N
     for record in records:
         assert record.prev_hash == last[record.crisis_id]
         assert record.hash == chain_hash(
-            record.prev_hash, record.crisis_seq, record.position, record.payload
+            record.prev_hash, record.crisis_seq, record.position, record.columns, record.payload
         )
         last[record.crisis_id] = record.hash
     assert len({r.hash for r in records}) == len(records)
