@@ -24,8 +24,8 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error and give the exit to raise."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """Print an error, on one line however long, and give the exit to raise."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -53,20 +53,24 @@ def act(
         url = resolve_server(loaded)
         session = choose(loaded, actor)
     except (NotRunningError, NoCredentialError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     body = orjson.dumps({"command": command})
     try:
         answer = asyncio.run(_request(url, session, body, timeout))
     except NoRespondersError:
         raise fail("no cell service answers: is `crisis up` running (with the cell)?") from None
     except NatsTimeoutError:
-        raise fail(f"the cell service did not answer in {timeout:g} s") from None
+        raise fail(
+            f"the cell service did not answer in {timeout:g} s; {_last_health(loaded)}. The act "
+            "may still be recorded: check (`crisis log list`, the picture) before sending it again"
+        ) from None
     except NatsError as exc:
         if "authorization violation" not in str(exc).lower():
             raise
         raise fail(
             f"the server turned away {session.ident!r}'s session (expired, revoked, or the "
-            f"person disabled or given a new password): `crisis login {session.ident}` again"
+            f"person disabled or given a new password): `crisis login {session.ident}` again",
+            2,
         ) from None
     if not answer.get("ok"):
         raise fail(f"refused: {answer.get('error')}")
@@ -74,6 +78,15 @@ def act(
     for event, position in zip(events, answer.get("positions", []), strict=False):
         out.print(describe(event, position))
     return events
+
+
+def _last_health(loaded: Settings) -> str:
+    """What the system's health monitor last said: why the cell may not have answered."""
+    # Imported here: httpx is only needed once something went wrong.
+    from schemas.envelope import utc_now  # noqa: PLC0415
+    from services.runtime.health import why_no_answer  # noqa: PLC0415
+
+    return why_no_answer(loaded, utc_now())
 
 
 def describe(event: dict[str, Any], position: int | None = None) -> str:

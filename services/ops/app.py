@@ -1,7 +1,10 @@
 """Operations: liveness, readiness and Prometheus metrics of a running system, on one port.
 
 GET /health   the process answers
-GET /ready    NATS connected, the streams there, the event log's database answering (503 if not)
+GET /ready    every check passes (503 if not), and the problems in words an operator can act on:
+              NATS connected, the streams and the log's database answering, the disks with
+              CRISIS_DISK_MIN_FREE_MB free, JetStream storing a probe, the event log not stuck
+              behind (services.ops.monitor). `?last=1`: the last round's report, not a new one.
 GET /metrics  Prometheus text: events in the stream and in the log, the event log's consumer
               lag, rejected inputs, and the age of each crisis' last situation report
 
@@ -14,11 +17,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
-from functools import partial
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -30,7 +31,9 @@ from nats.js.errors import NotFoundError
 from schemas import subjects
 from schemas.envelope import utc_now
 from services.eventlog.store import EventStore, store_for
-from services.runtime.bus import connect
+from services.ops.monitor import HealthMonitor
+from services.runtime.bus import Bus, connect
+from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.http import HttpServer, HttpServerError
 from services.runtime.settings import Settings
 from services.runtime.system import StackedService
@@ -53,7 +56,7 @@ class OpsConfigError(HttpServerError):
 
 
 class Probe:
-    """What the endpoints read: the bus, the log, and the clock."""
+    """What /metrics reads: the bus, the log, and the clock."""
 
     def __init__(
         self,
@@ -63,14 +66,6 @@ class Probe:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.nc, self.js, self.store, self.clock = nc, js, store, clock
-
-    async def readiness(self) -> dict[str, Any]:
-        """Each check and whether it passes."""
-        checks: dict[str, Any] = {"nats": self.nc.is_connected}
-        for stream in STREAMS:
-            checks[f"stream {stream}"] = await _answers(partial(self.js.stream_info, stream))
-        checks["database"] = await _answers(self.store.last_position)
-        return checks
 
     async def metrics(self) -> str:
         """The Prometheus exposition text."""
@@ -126,14 +121,6 @@ class Probe:
             )
 
 
-async def _answers(call: Callable[[], Awaitable[object]]) -> bool:
-    try:
-        await call()
-    except Exception:  # noqa: BLE001 (any failure means not ready)
-        return False
-    return True
-
-
 class _Lines:
     """Prometheus text exposition, one HELP and TYPE per metric."""
 
@@ -183,8 +170,11 @@ def _bearer_matches(request: Request, token: str) -> bool:
     )
 
 
-def build_api(probe: Probe, metrics_token: str | None = None) -> FastAPI:
-    """The operations endpoints; /metrics needs `metrics_token` as a bearer token when set."""
+def build_api(
+    probe: Probe, monitor: HealthMonitor, metrics_token: str | None = None, fresh_s: float = 1.0
+) -> FastAPI:
+    """The operations endpoints; /metrics needs `metrics_token` as a bearer token when set;
+    /ready answers with the monitor's last round if it is at most `fresh_s` old."""
     api = FastAPI(title="crisis-cell operations", docs_url=None, redoc_url=None)
 
     @api.get("/health")
@@ -192,10 +182,9 @@ def build_api(probe: Probe, metrics_token: str | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @api.get("/ready")
-    async def ready() -> JSONResponse:
-        checks = await probe.readiness()
-        ok = all(checks.values())
-        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+    async def ready(last: bool = False) -> JSONResponse:
+        report = monitor.last if last and monitor.last else await monitor.report(fresh_s)
+        return JSONResponse(report.as_json(), status_code=200 if report.ready else 503)
 
     @api.get("/metrics", response_model=None)
     async def metrics(request: Request) -> Response:
@@ -217,12 +206,25 @@ class OpsService(StackedService):
 
     name = "ops"
 
-    def __init__(self, settings: Settings, *, store: EventStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: EventStore | None = None,
+        check_every_s: float = 5.0,
+        stall_after_s: float = 60.0,
+        restart_gap_s: float = 30.0,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.store = store
+        # How often the health monitor checks; how long the log may sit behind without moving;
+        # the least time between two restarts of JetStream.
+        self.check_every_s, self.stall_after_s = check_every_s, stall_after_s
+        self.restart_gap_s = restart_gap_s
         self.http = HttpServer("ops", "CRISIS_OPS_PORT")
         self.url = ""
+        self.monitor: HealthMonitor | None = None
 
     async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
         """Connect and serve (not beyond loopback without a metrics token)."""
@@ -230,6 +232,26 @@ class OpsService(StackedService):
         check_exposure(self.settings.ops_host, token)
         bus = await stack.enter_async_context(connect(nats_url, name="crisis-ops"))
         store = store_for(stack, self.store, self.settings.database_url)
-        api = build_api(Probe(bus.nc, bus.js, store), token)
+        monitor = await self._monitor(nats_url, bus, store)
+        api = build_api(Probe(bus.nc, bus.js, store), monitor, token, self.check_every_s)
         self.url = await self.http.start(api, self.settings.ops_host, self.settings.ops_port)
         stack.push_async_callback(self.http.stop)
+        self.background(stack, monitor.run(self.check_every_s), "ops-health")
+
+    async def _monitor(self, nats_url: str, bus: Bus, store: EventStore) -> HealthMonitor:
+        """The health monitor: it probes on the ops user's own credential (its probe stream is
+        the one thing that user may write); on the server this process runs, it may restart
+        JetStream."""
+        server = EmbeddedNatsServer.serving(nats_url)
+        self.monitor = HealthMonitor(
+            self.settings,
+            bus.nc,
+            bus.js,
+            store,
+            probe_js=bus.js,
+            server=server,
+            stall_after_s=self.stall_after_s,
+            restart_gap_s=self.restart_gap_s,
+        )
+        await self.monitor.prepare()
+        return self.monitor

@@ -74,7 +74,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).parents[2]
 DESCRIPTION = ROOT / "infra" / "nats" / "security.toml"
-PLANS = ROOT / "infra" / "plans"
+PLANS = ROOT / "services" / "plans" / "departements"
 CORPUS = ROOT / "tests" / "data" / "intake"
 ACTIVATED = "crisis.x.plan.activated"
 CRISIS = "crue-vesubie"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from services.picture import http as picture_http
 from services.picture.fold import new_picture
 from services.picture.http import OPEN_PATHS, build_api
 from services.picture.live import LivePictures
+from services.runtime.health import Check, HealthReport
 
 pytestmark = pytest.mark.unit
 
@@ -176,11 +178,21 @@ class FakeProbe:
         return f'crisis_sitrep_age_seconds{{crisis="{CRISIS}"}} 12.0\n'
 
 
+class FakeMonitor:
+    """What /ready reads: a round where every check passed."""
+
+    last: HealthReport | None = None
+
+    async def report(self, fresh_s: float) -> HealthReport:
+        del fresh_s
+        return HealthReport(datetime.now(UTC), (Check("nats", ok=True),))
+
+
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 
 
 def ops_client(token: str | None) -> TestClient:
-    return TestClient(ops.build_api(FakeProbe(), token))  # type: ignore[arg-type]
+    return TestClient(ops.build_api(FakeProbe(), FakeMonitor(), token))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("headers", [{}, bearer("wrong"), {"Authorization": METRICS_TOKEN}])
