@@ -16,7 +16,7 @@ from services.cli.cell_client import act
 from services.cli.incident_commands import incident_app
 from services.cli.log_commands import log_app
 from services.cli.picture_commands import parse_instant
-from services.cli.point import location
+from services.cli.point import POINT_HELP, location
 from services.picture.fold import BILAN_FIGURES
 
 As = Annotated[
@@ -27,7 +27,7 @@ As = Annotated[
 ]
 Crisis = Annotated[str, typer.Option("--crisis", "-c", help="The crisis.")]
 Where = Annotated[str | None, typer.Option("--where", help="Where, in words.")]
-Point = Annotated[str | None, typer.Option("--point", help="LAT,LON")]
+Point = Annotated[str | None, typer.Option("--point", help=POINT_HELP)]
 Insee = Annotated[list[str] | None, typer.Option("--insee", help="Commune INSEE code (repeat).")]
 When = Annotated[str | None, typer.Option(help="An instant, e.g. 2020-10-02T18:00:00+02:00.")]
 

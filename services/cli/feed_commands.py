@@ -131,7 +131,7 @@ async def _taker(
 
 
 def _fail(message: str, code: int = USAGE_ERROR) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -59,7 +59,7 @@ def login(
     try:
         url = resolve_server(loaded)
     except NotRunningError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif sys.stdin.isatty():
@@ -72,7 +72,8 @@ def login(
     except NatsError as exc:
         if "authorization violation" in str(exc).lower():
             raise fail(
-                "login refused: wrong identity or password, or too many attempts (wait and retry)"
+                "login refused: wrong identity or password, or too many attempts (wait and retry)",
+                2,
             ) from None
         raise fail(f"cannot reach the cell's NATS at {url}: {exc}") from None
     if not answer.get("ok"):

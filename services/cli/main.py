@@ -45,7 +45,8 @@ from services.runtime.bus import Bus
 from services.runtime.discovery import NotRunningError, resolve_server
 from services.runtime.embedded import EmbeddedServerError
 from services.runtime.http import HttpServerError
-from services.runtime.logging import configure_logging
+from services.runtime.locks import LockedError
+from services.runtime.logging import configure_logging, set_verbose
 from services.runtime.publish import PublishError
 from services.runtime.security import ADMIN, DEMO, SERVICE_USERS, bare
 from services.runtime.settings import Settings, load_settings
@@ -82,6 +83,21 @@ out = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def _global_options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show the libraries' INFO lines too (alembic, FastStream, nats-py); "
+            "CRISIS_LOG_LEVEL sets crisis-cell's own.",
+        ),
+    ] = False,
+) -> None:
+    set_verbose(verbose)
+
+
 def _settings() -> Settings:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -89,7 +105,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -97,14 +113,22 @@ def _url(settings: Settings, user: str = "admin") -> str:
     try:
         return bus_url(settings, user)
     except NotRunningError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), 2) from None
 
 
 async def _run_system(
-    settings: Settings, names: Sequence[str], banner: str = "", *, announce: bool = True
+    settings: Settings,
+    names: Sequence[str],
+    banner: str = "",
+    *,
+    announce: bool = True,
+    owns_folder: bool = False,
 ) -> None:
-    """Migrate the database, start the system, and run until Ctrl-C or SIGTERM."""
+    """Migrate the database, start the system, and run until Ctrl-C or SIGTERM; the system
+    (`owns_folder`) first holds its folder and store, or refuses to start."""
     async with Root(settings) as root:
+        if owns_folder:
+            await root.own_folder()
         await root.migrated_store()
         system = CrisisSystem(settings, root.services(names), announce=announce)
         async with _stop_on_signal() as stop, system:
@@ -151,10 +175,19 @@ def up() -> None:
     settings = _settings()
 
     try:
-        asyncio.run(_run_system(settings, SERVICE_NAMES))
-    except (EmbeddedServerError, HttpServerError) as exc:
-        raise _fail(str(exc)) from None
+        asyncio.run(_run_system(settings, SERVICE_NAMES, owns_folder=True))
+    except LockedError as exc:
+        raise _refuse(exc) from None
+    # NotRunningError: its CredentialError, when the embedded server's accounts cannot be made.
+    except (EmbeddedServerError, HttpServerError, NotRunningError) as exc:
+        raise _fail(str(exc), 2) from None
     out.print("Stopped cleanly.")
+
+
+def _refuse(exc: LockedError) -> typer.Exit:
+    """Another system runs from this folder: say so on one line (never wrapped), exit 2."""
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
 
 
 @app.command()
@@ -200,13 +233,10 @@ def service(
         raise _fail(f"no service {name!r}: choose one of {', '.join(SERVICE_NAMES)}")
     url = _url(settings, SERVICE_USERS.get(name, name))
     alone = settings.model_copy(update={"nats_url": url})
-    asyncio.run(
-        _run_system(
-            alone,
-            [name],
-            f"Service {name} running. Ctrl-C stops.",
-        )
-    )
+    try:
+        asyncio.run(_run_system(alone, [name], f"Service {name} running. Ctrl-C stops."))
+    except HttpServerError as exc:
+        raise _fail(str(exc), 2) from None
     out.print("Stopped cleanly.")
 
 
@@ -230,8 +260,9 @@ def demo(
     events = crises[sample](crisis_id)
 
     async def run() -> None:
-        people = demo_people(settings.people_path)
         root = Root(settings)
+        await root.own_folder()  # before the people file of a running system is replaced
+        people = demo_people(settings.people_path)
         await root.migrated_store()
         system = CrisisSystem(settings, root.services(), demo=True)
         async with root, _stop_on_signal() as stop, system, _player(system) as player:
@@ -266,8 +297,10 @@ def demo(
 
     try:
         asyncio.run(run())
-    except EmbeddedServerError as exc:
-        raise _fail(str(exc)) from None
+    except LockedError as exc:
+        raise _refuse(exc) from None
+    except (EmbeddedServerError, HttpServerError) as exc:
+        raise _fail(str(exc), 2) from None
     out.print("Stopped cleanly.")
 
 

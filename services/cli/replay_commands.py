@@ -104,7 +104,7 @@ def replay_command(
         # may publish those (the administrator's files under var/nats/users).
         url = bus_url(loaded, "replay" if as_exercise is None else "cell")
     except NotRunningError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     if speed <= 0:
         raise fail("--speed must be above 0 (or use --max)", 2)
 
@@ -196,7 +196,7 @@ def replay_control(
     try:
         url = bus_url(loaded, "replay")
     except NotRunningError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     order: dict[str, Any] = {"action": action}
     if to is not None:
         order["to"] = parse_instant(to).isoformat()

@@ -20,6 +20,7 @@ from services.bootstrap import open_store
 from services.cli.cell_client import act, fail, out, settings
 from services.cli.cell_commands import As, Crisis, Insee, Point, When, Where, _instant, plan_app
 from services.cli.point import location
+from services.cli.rules_commands import plan_rules
 from services.comms.cap_out import public_alert_cap
 from services.eventlog.store import EventStore
 from services.picture.fold import Picture
@@ -309,6 +310,7 @@ def register(app: typer.Typer) -> None:
     """Put these commands on the main command line."""
     app.add_typer(sitrep_app, name="sitrep")
     app.add_typer(alert_app, name="alert")
+    plan_app.command("rules")(plan_rules)
     app.command("press")(press_publish)
     app.command("vigipirate")(vigipirate_set)
     app.command("resource")(resource_engage)

@@ -15,14 +15,14 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from schemas.values import GeoPoint, Location, Severity
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
-XSD_PATH = Path(__file__).resolve().parents[2] / "schemas" / "xsd" / "CAP-v1.2.xsd"
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 MSG_TYPES = ("Alert", "Update", "Cancel", "Ack", "Error")
 EXERCISE_MARK = "EXERCICE"
@@ -170,12 +170,17 @@ def _lxml() -> Any:
     return etree
 
 
+def cap_xsd() -> Traversable:
+    """The OASIS CAP 1.2 XSD, shipped with crisis-cell (schemas/xsd, package data)."""
+    return files("schemas") / "xsd" / "CAP-v1.2.xsd"
+
+
 @cache
 def _schema() -> Any:
-    """The XSD, read and compiled on first use, from this repository and never the network."""
+    """The XSD, read and compiled on first use, from the package and never the network."""
     etree = _lxml()
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(XSD_PATH), parser))
+    return etree.XMLSchema(etree.fromstring(cap_xsd().read_bytes(), parser))
 
 
 def _info(root: Element, alert: Mapping[str, Any], *, language: str, exercise: bool) -> None:
@@ -212,6 +217,11 @@ def _area(info: Element, location: Location) -> None:
         _child(area, "polygon", " ".join(_pair(point) for point in polygon.points))
     for circle in location.circles:
         _child(area, "circle", f"{_pair(circle.center)} {_number(circle.radius_km)}")
+    # A point no circle is centred on is a circle of radius 0 (CAP 1.2 has no point element):
+    # without it an alert placed by a point alone would carry no machine-readable area.
+    point = location.point
+    if point is not None and all(circle.center != point for circle in location.circles):
+        _child(area, "circle", f"{_pair(point)} 0")
     for code in location.insee_codes:
         geocode = _child(area, "geocode")
         _child(geocode, "valueName", INSEE_GEOCODE)

@@ -1,6 +1,7 @@
 """Plans: declarative rules on the picture that propose ORSEC plans and Vigipirate postures.
 
-The rules of a département are read from infra/plans/<département>.toml (`load_rules`);
+The rules of a département are read from its `<département>.toml` (`load_rules`), shipped in
+services/plans/departements or in the folder CRISIS_PLANS_DIR names (`books`);
 `evaluate` gives the proposals the picture calls for, `proposal_events` the events that carry
 them. Proposals only: a person with the director role activates a plan.
 """

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import structlog
 from nats.js import JetStreamContext
@@ -17,13 +16,17 @@ from nats.js import JetStreamContext
 from schemas.envelope import Status, utc_now
 from services.picture.fold import Picture
 from services.picture.follow import SharedPicture, followed
-from services.plans.rules import RulesError, RuleSet, evaluate, load_rules, proposal_events
+from services.plans.books import RuleBook
+from services.plans.rules import evaluate, proposal_events
 from services.runtime.bus import connect
 from services.runtime.publish import publish_event
 from services.runtime.settings import Settings
 from services.runtime.system import StackedService
 
 log = structlog.get_logger(__name__)
+
+# RuleBook is the plans' own, imported from here by the composition root.
+__all__ = ["WATCHED", "PlansService", "Proposer", "RuleBook"]
 
 # Events after which a proposal may be due.
 WATCHED = frozenset(
@@ -37,27 +40,6 @@ WATCHED = frozenset(
         "vigilance.changed",
     }
 )
-
-
-class RuleBook:
-    """The rules of each département, read once from `<plans_dir>/<département>.toml`."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._sets: dict[str, RuleSet | None] = {}
-
-    def of(self, departement: str | None) -> RuleSet | None:
-        """The rules of a département, or None when it has no file (or a broken one, logged)."""
-        if departement is None:
-            return None
-        if departement not in self._sets:
-            path = self.folder / f"{departement}.toml"
-            try:
-                self._sets[departement] = load_rules(path) if path.exists() else None
-            except RulesError as exc:
-                log.exception("plans.rules_unreadable", file=str(path), error=str(exc))
-                self._sets[departement] = None
-        return self._sets[departement]
 
 
 class Proposer:
@@ -105,8 +87,11 @@ class Proposer:
 
     async def propose(self, picture: Picture) -> int:
         """Publish what the rules propose for this picture now; the number published."""
+        if picture["state"] != "open":
+            return 0
         rules = self.rules.of(picture.get("departement"))
-        if rules is None or picture["state"] != "open":
+        if rules is None:
+            self.rules.warn_missing(picture["crisis_id"], picture.get("departement"))
             return 0
         proposals = evaluate(picture, rules)
         status = Status.EXERCISE if picture["exercise"] else Status.ACTUAL
@@ -137,7 +122,8 @@ class PlansService(StackedService):
         self.rules = rules or RuleBook(settings.plans_dir)
 
     async def open(self, stack: AsyncExitStack, nats_url: str) -> None:
-        """Resume the picture, evaluate every open crisis once, then follow."""
+        """Read the rule books, resume the picture, evaluate every open crisis once, then follow."""
+        self.rules.load_all()
         bus = await stack.enter_async_context(connect(nats_url, name="crisis-plans"))
         proposer = Proposer(bus.js, self.rules)
         follower = await followed(stack, nats_url, self.shared, self.settings.database_url)

@@ -1,6 +1,7 @@
 """Declarative rules that propose ORSEC plans and Vigipirate postures from the picture.
 
-A département's rules are a TOML file (infra/plans/<département>.toml, see its README): each rule
+A département's rules are a TOML file (`<département>.toml`, shipped in services/plans/departements
+with its README, or in the folder CRISIS_PLANS_DIR names; services/plans/books.py): each rule
 has conditions (`when`, services/plans/conditions.py) and one action (`propose`). `evaluate` says
 what the picture calls for now; `proposal_events` turns that into events with ids derived from
 the crisis, the rule and the plan or posture, so that a proposal made again is dropped as a
@@ -12,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -236,12 +238,13 @@ def proposal_events(
     return events
 
 
-def load_rules(path: str | Path) -> RuleSet:
+def load_rules(path: str | Path | Traversable) -> RuleSet:
     """A département's rules from a TOML file; RulesError says what is wrong, and where.
 
     A file that cannot be opened raises the OSError of `open`."""
+    source = Path(path) if isinstance(path, str) else path
     try:
-        with Path(path).open("rb") as file:
+        with source.open("rb") as file:
             data = tomllib.load(file)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RulesError(f"{path}: not valid TOML: {exc}") from None

@@ -28,11 +28,33 @@ class _CurrentStderr:
 
 STDERR = _CurrentStderr()
 
+# The libraries' own loggers, which write their lines themselves: alembic's "Context impl
+# SQLiteImpl." and "Running upgrade" go through the root logger; FastStream's "callback for
+# Task-17 is being executed..." through its "faststream" logger, which has its own handler.
+THIRD_PARTY = ("faststream", "alembic", "nats", "uvicorn", "httpx", "asyncio")
+
+
+class _Verbosity:
+    """Whether `crisis --verbose` asked for the libraries' INFO lines (set once, at the start)."""
+
+    verbose = False
+
+
+def set_verbose(verbose: bool) -> None:
+    """`crisis --verbose`: the libraries' lines at the configured level, not only their warnings."""
+    _Verbosity.verbose = verbose
+
 
 def configure_logging(
-    level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto"
+    level: str = "INFO",
+    fmt: Literal["auto", "json", "console"] = "auto",
+    *,
+    verbose: bool | None = None,
 ) -> None:
-    """JSON lines when not on a terminal, readable lines on one; context variables merged in."""
+    """JSON lines when not on a terminal, readable lines on one; context variables merged in.
+
+    crisis-cell's own lines at `level` (CRISIS_LOG_LEVEL); the libraries' (alembic, FastStream,
+    nats-py, uvicorn) from WARNING up only, unless `verbose` (by default, `crisis --verbose`)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -40,7 +62,12 @@ def configure_logging(
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(level=numeric, stream=STDERR, format="%(message)s")
+    loud = _Verbosity.verbose if verbose is None else verbose
+    libraries = numeric if loud else max(numeric, logging.WARNING)
+    logging.basicConfig(level=libraries, stream=STDERR, format="%(message)s")
+    logging.getLogger().setLevel(libraries)
+    for name in THIRD_PARTY:
+        logging.getLogger(name).setLevel(libraries)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -150,6 +150,16 @@ class Settings(BaseSettings):
         description="The people of the cell and their roles (TOML); unset: `people.toml` under "
         "`var_dir`.",
     )
+    archive_key_file: Path | None = Field(
+        default=None,
+        description="The ed25519 key that signs `crisis log export` archives (PEM, 0600); unset: "
+        "`keys/archive.ed25519` under `var_dir`, created on first use.",
+    )
+    archive_require_signed: bool = Field(
+        default=False,
+        description="`crisis log import` refuses an archive without hashes and signatures "
+        "(written before they existed) instead of importing it with a warning.",
+    )
     auth_session_hours: float = Field(
         default=8, gt=0, description="A session from `crisis login` ends after this long."
     )
@@ -173,12 +183,25 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token /metrics asks for; required when the ops host is not loopback.",
     )
+    disk_min_free_mb: int = Field(
+        default=256,
+        ge=0,
+        description="Free megabytes /ready asks for on the disks under `var_dir`, the JetStream "
+        "store and a SQLite log; below it the system is not ready (0: not checked).",
+    )
+    db_max_mb: int = Field(
+        default=0,
+        ge=0,
+        description="Size a PostgreSQL log may reach before /ready says so (its disk is the "
+        "database server's, not checked from here); 0: not checked.",
+    )
     sitrep_check_every_s: float = Field(
         default=30.0, gt=0, description="How often the cell looks for reports a cadence makes due."
     )
-    plans_dir: Path = Field(
-        default=Path("infra/plans"),
-        description="Folder of the plan rules, one `<département>.toml` each.",
+    plans_dir: Path | None = Field(
+        default=None,
+        description="Folder of the plan rules, one `<département>.toml` each; unset: the rules "
+        "that ship with crisis-cell (services/plans/departements).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["auto", "json", "console"] = Field(
@@ -204,6 +227,11 @@ class Settings(BaseSettings):
     def people_path(self) -> Path:
         """The configured people file, or `people.toml` under `var_dir`."""
         return self.people_file or self.var_dir / "people.toml"
+
+    @property
+    def archive_key_path(self) -> Path:
+        """The configured archive signing key, or `keys/archive.ed25519` under `var_dir`."""
+        return self.archive_key_file or self.var_dir / "keys" / "archive.ed25519"
 
     @property
     def nats_secure_dir(self) -> Path:

@@ -26,7 +26,7 @@ from tests.integration.waiting import until
 
 pytestmark = pytest.mark.integration
 
-PLANS = Path(__file__).parents[2] / "infra" / "plans"
+PLANS = Path(__file__).parents[2] / "services" / "plans" / "departements"
 CRISIS = "alex-bootstrap"
 
 

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.integration
 
 CRISIS = "crue-vesubie"
 CORPUS = Path(__file__).parents[1] / "data" / "intake"
-PLANS = Path(__file__).parents[2] / "infra" / "plans"
+PLANS = Path(__file__).parents[2] / "services" / "plans" / "departements"
 
 
 @pytest.fixture

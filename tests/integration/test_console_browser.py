@@ -49,7 +49,7 @@ pytestmark = pytest.mark.integration
 
 PASSWORD = "mot de passe de test"
 CRISIS = "crue-vesubie"
-PLANS = Path(__file__).parents[2] / "infra" / "plans"
+PLANS = Path(__file__).parents[2] / "services" / "plans" / "departements"
 SHOTS = os.environ.get("CRISIS_SCREENSHOTS")
 
 

@@ -125,12 +125,12 @@ async def test_the_command_line_acts_only_as_a_person_logged_in(
 ) -> None:
     before = await _last_seq(secured)
     nobody = await crisis(*OPEN, "--as", "dircab")
-    assert nobody.exit_code == 1
+    assert nobody.exit_code == 2  # an error the user acts on (log in): one line, exit 2
     assert "no live session of 'dircab'" in _said(nobody)
     assert (await _login(crisis, "op.martin")).exit_code == 0
     # Holding op.martin's session does not make anyone the director.
     posing = await crisis(*OPEN, "--as", "dircab")
-    assert posing.exit_code == 1
+    assert posing.exit_code == 2
     assert "crisis login dircab" in _said(posing)
     as_himself = await crisis(*OPEN)
     assert as_himself.exit_code == 1
@@ -259,9 +259,9 @@ async def test_sessions_end_with_logout_a_new_password_or_a_disabled_person(
     )
     assert changed.exit_code == 0, changed.output
     turned = await crisis("close", CRISIS)
-    assert turned.exit_code == 1
+    assert turned.exit_code == 2
     assert "turned away" in _said(turned)
-    assert (await _login(crisis, "dircab")).exit_code == 1  # the old password no longer works
+    assert (await _login(crisis, "dircab")).exit_code == 2  # the old password no longer works
     assert (await _login(crisis, "dircab", new_password)).exit_code == 0
     assert (await crisis("user", "disable", "dircab")).exit_code == 0
     assert "turned away" in _said(await crisis("close", CRISIS))
@@ -272,9 +272,9 @@ async def test_guessing_a_password_is_throttled_on_the_server(
 ) -> None:
     del secured
     for _ in range(5):
-        assert (await _login(crisis, "dircab", "a wrong guess")).exit_code == 1
+        assert (await _login(crisis, "dircab", "a wrong guess")).exit_code == 2
     right = await _login(crisis, "dircab")
-    assert right.exit_code == 1
+    assert right.exit_code == 2
     assert "too many attempts" in _said(right)
 
 

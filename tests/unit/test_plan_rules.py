@@ -45,7 +45,7 @@ from tests.unit.samples import sample_event
 
 pytestmark = pytest.mark.unit
 
-RULES_06 = Path(__file__).resolve().parents[2] / "infra" / "plans" / "06.toml"
+RULES_06 = Path(__file__).resolve().parents[2] / "services" / "plans" / "departements" / "06.toml"
 CRISIS = "alex-06-2020"
 T0 = datetime(2020, 10, 2, 12, 0, tzinfo=UTC)
 NOW = datetime(2020, 10, 2, 18, 0, tzinfo=UTC)
