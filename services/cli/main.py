@@ -427,7 +427,7 @@ def infra_streams(
 @infra_app.command("nats-config")
 def infra_nats_config(
     description: Annotated[Path, typer.Argument(help="The security description (TOML).")] = Path(
-        "infra/nats/security.toml"
+        "services/runtime/security.toml"
     ),
     out_dir: Annotated[
         Path | None,

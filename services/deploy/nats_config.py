@@ -1,7 +1,7 @@
 """Secured NATS: accounts, users and their subject permissions, generated from one description.
 
-`infra/nats/security.toml` says which account each user belongs to and what it may do, in the
-terms of this system: event types it publishes, streams it inspects, reads or follows, its
+`services/runtime/security.toml` says which account each user belongs to and what it may do,
+in the terms of this system: event types it publishes, streams it inspects, reads or follows, its
 durable consumers, object stores, request-reply subjects. `generate` expands those into the
 subjects nats-server checks and writes, into one folder:
 

@@ -1,11 +1,12 @@
 """The embedded server's security: the secured configuration's users, on this machine.
 
 `crisis up` with no `CRISIS_NATS_URL` runs nats-server with authentication on: the accounts and
-users of `infra/nats/security.toml` (one user per service, the admin, the feeds), generated under
-`var/nats/` (secrets and credentials mode 0600), with the auth callout for people. Each service
-of the process connects as its own user. Other commands on this machine find a user's
-credential there (`var/nats/users/<user>.env`): reading it takes the file permissions of the
-account that runs the system, so the folder is what an administrator holds.
+users of `services/runtime/security.toml` (package data: one user per service, the admin, the
+feeds), generated under `var/nats/` (secrets and credentials mode 0600), with the auth callout
+for people. Each service of the process connects as its own user. Other commands on this
+machine find a user's credential there (`var/nats/users/<user>.env`): reading it takes the
+file permissions of the account that runs the system, so the folder is what an administrator
+holds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from services.deploy import nats_config
 from services.runtime.discovery import NotRunningError
 from services.runtime.settings import Settings
 
-DESCRIPTION = Path(__file__).resolve().parents[2] / "infra" / "nats" / "security.toml"
+# Package data: found wherever `crisis` runs (`crisis infra nats-config FILE` takes another one).
+DESCRIPTION = Path(__file__).resolve().with_name("security.toml")
 
 # The user each service of `crisis up` connects as.
 SERVICE_USERS = {

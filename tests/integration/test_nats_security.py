@@ -73,7 +73,7 @@ from tests.integration.waiting import until
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).parents[2]
-DESCRIPTION = ROOT / "infra" / "nats" / "security.toml"
+DESCRIPTION = ROOT / "services" / "runtime" / "security.toml"
 PLANS = ROOT / "services" / "plans" / "departements"
 CORPUS = ROOT / "tests" / "data" / "intake"
 ACTIVATED = "crisis.x.plan.activated"

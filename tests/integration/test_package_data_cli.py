@@ -28,6 +28,7 @@ SHIPPED = [
     "services/console/static/index.html",
     "services/console/static/vendor/leaflet/images/marker-icon.png",
     "services/eventlog/migrations/script.py.mako",
+    "services/runtime/security.toml",
 ]
 
 
@@ -110,10 +111,14 @@ def test_a_built_wheel_carries_the_data_and_finds_it_where_it_is_installed(
         "print(cap_xsd())\n"
         "_schema()\n"
         "print(sorted(e.name for e in (files('services.demo') / 'crises').iterdir()))\n"
+        "from services.runtime.security import DESCRIPTION\n"
+        "print(DESCRIPTION.read_text()[:1])\n"
+        "print(DESCRIPTION)\n"
     )
     found = _run(here, sys.executable, "-c", probe, **env)
     assert found.returncode == 0, found.stderr
-    xsd, crises = found.stdout.splitlines()
+    xsd, crises, _, security = found.stdout.splitlines()
+    assert security == str(installed / "services/runtime/security.toml")
     assert xsd == str(installed / "schemas/xsd/CAP-v1.2.xsd")
     assert "aude-2018-10.jsonl" in crises
     assert "lubrizol-2019-09.jsonl" in crises
