@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree.ElementTree import Element
 
-from schemas.values import Circle, Polygon
+from schemas.values import Circle, GeoPoint, Polygon
 from services.intake import geo
 from services.intake.errors import Rejection, Warnings
 from services.intake.text import has_markup, plain
@@ -61,6 +61,8 @@ class Area:
     geocodes: list[tuple[str, str]]
     altitude_ft: float | None
     ceiling_ft: float | None
+    # Circles of radius 0: points.
+    points: list[GeoPoint] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,11 +387,13 @@ def _area(reader: _Reader, element: Element, path: str) -> Area:
         for i, e in enumerate(reader.children(element, "polygon"))
         if (p := geo.polygon(e.text, f"{path}/polygon[{i}]", warnings)) is not None
     ]
-    circles = [
+    discs = [
         c
         for i, e in enumerate(reader.children(element, "circle"))
         if (c := geo.circle(e.text, f"{path}/circle[{i}]", warnings)) is not None
     ]
+    circles = [c for c in discs if isinstance(c, Circle)]
+    points = [c for c in discs if isinstance(c, GeoPoint)]
     geocodes = []
     for i, geocode in enumerate(reader.children(element, "geocode")):
         name = reader.text(geocode, "valueName", f"{path}/geocode[{i}]")
@@ -402,7 +406,7 @@ def _area(reader: _Reader, element: Element, path: str) -> Area:
         else:
             warnings.add(f"{path}/geocode[{i}]", "geocode without valueName or value: ignored")
     if not description:
-        if not (polygons or circles or geocodes):
+        if not (polygons or circles or points or geocodes):
             raise Rejection("<areaDesc> is missing and the area has no usable geometry", path)
         warnings.add(f"{path}/areaDesc", "<areaDesc> missing or empty")
     altitude = _feet(reader, element, "altitude", path)
@@ -410,7 +414,7 @@ def _area(reader: _Reader, element: Element, path: str) -> Area:
     if altitude is not None and ceiling is not None and ceiling < altitude:
         warnings.add(f"{path}/ceiling", "ceiling below altitude: ceiling left out")
         ceiling = None
-    return Area(description or None, polygons, circles, geocodes, altitude, ceiling)
+    return Area(description or None, polygons, circles, geocodes, altitude, ceiling, points)
 
 
 # What a Location can hold, in feet: from the deepest trench to well above any airspace.

@@ -110,8 +110,9 @@ def polygon(text: str | None, path: str, warnings: Warnings) -> Polygon | None:
     return Polygon.model_validate({"points": [{"lat": a, "lon": b} for a, b in points]})
 
 
-def circle(text: str | None, path: str, warnings: Warnings) -> Circle | None:
-    """A CAP `<circle>` ("lat,lon radius_km"), or None (with a warning) when unusable."""
+def circle(text: str | None, path: str, warnings: Warnings) -> Circle | GeoPoint | None:
+    """A CAP `<circle>` ("lat,lon radius_km"); a point when its radius is 0 (how CAP writers,
+    this system's among them, place an alert at a point); None (with a warning) when unusable."""
     parts = (text or "").split()
     if len(parts) != 2:
         warnings.add(path, f"{(text or '').strip()[:60]!r} is not 'lat,lon radius': left out")
@@ -125,6 +126,8 @@ def circle(text: str | None, path: str, warnings: Warnings) -> Circle | None:
         warnings.add(path, f"{exc}: circle left out")
         return None
     points = oriented(pairs, path, warnings)
+    if points is not None and radius == 0 and len(points) == 1:
+        return GeoPoint(lat=points[0][0], lon=points[0][1])
     if points is None or not 0 < radius <= 20_000:
         warnings.add(path, "centre or radius out of range: circle left out")
         return None

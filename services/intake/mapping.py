@@ -417,6 +417,7 @@ def _location(areas: list[Area]) -> Location | None:
     ceiling = first_altitude.ceiling_ft if first_altitude else None
     return Location(
         description=_words(description) if description.strip() else None,
+        point=next((p for a in areas for p in a.points), None),
         polygons=[p for a in areas for p in a.polygons],
         circles=[c for a in areas for c in a.circles],
         insee_codes=list(dict.fromkeys(insee)),

@@ -88,6 +88,10 @@ async def test_the_intake_accepts_an_alert_placed_by_a_point_alone() -> None:
     assert outcome.accepted, outcome.error
     [event] = outcome.events
     assert event.location.description == "Autour du point 44.0689,7.2553"  # type: ignore[attr-defined]
+    # The circle of radius 0 is read back as the point it stands for, with no warning.
+    point = event.location.point  # type: ignore[attr-defined]
+    assert (point.lat, point.lon) == (44.0689, 7.2553)
+    assert event.warnings == []  # type: ignore[attr-defined]
 
 
 async def test_the_intake_reads_the_circle_of_a_point_with_a_radius_back() -> None:
