@@ -31,7 +31,7 @@ from nats.js.errors import NotFoundError
 from schemas import subjects
 from schemas.envelope import utc_now
 from services.eventlog.store import EventStore, store_for
-from services.ops.monitor import HealthMonitor
+from services.ops.monitor import STREAMS, HealthMonitor
 from services.runtime.bus import Bus, connect
 from services.runtime.embedded import EmbeddedNatsServer
 from services.runtime.http import HttpServer, HttpServerError
@@ -39,14 +39,11 @@ from services.runtime.settings import Settings
 from services.runtime.system import StackedService
 from services.runtime.topology import (
     CRISIS_STREAM,
-    DEADLETTER_STREAM,
     EVENTLOG_DURABLE,
-    REPLAY_STREAM,
 )
 
 log = structlog.get_logger(__name__)
 
-STREAMS = (CRISIS_STREAM, DEADLETTER_STREAM, REPLAY_STREAM)
 SITREPS = "crisis.*.sitrep.issued"
 TOKEN_SETTING = "CRISIS_OPS_METRICS_TOKEN"  # noqa: S105 (the name of a setting, not a secret)
 

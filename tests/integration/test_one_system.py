@@ -17,8 +17,10 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from services.eventlog import recorder as recorder_module
 from services.eventlog.app import EventLogService
 from services.eventlog.schema import upgrade
 from services.eventlog.store import EventStore
@@ -331,8 +333,15 @@ def _holds(store: EventStore, count: int) -> Callable[[], Awaitable[bool]]:
 
 
 async def test_a_position_held_by_another_event_stops_the_recorder_loudly_and_acks_nothing(
-    nats_server: EmbeddedNatsServer, settings: Settings, bus: Bus, log_store: EventStore
+    nats_server: EmbeddedNatsServer,
+    settings: Settings,
+    bus: Bus,
+    log_store: EventStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A logger of its own: the module's may have been cached by an earlier test's logging
+    # set-up (cache_logger_on_first_use), and would then bypass capture_logs.
+    monkeypatch.setattr(recorder_module, "log", structlog.get_logger(recorder_module.__name__))
     # The log says position 1 holds another event than the stream will: another system's.
     theirs = incident_reported(crisis_id="crue-roya")
     await log_store.append(chained([theirs], first=1))
