@@ -53,7 +53,7 @@ Refused (`Rejection`, with a reason and a JSON path such as `/message/createCase
   out of range; a location that says nowhere;
 - a value outside its enumeration (`status`, `kind`, `vehicleType`, a resource state, the victims
   count), a negative count, a value of the wrong JSON type where a field is read;
-- an exercise message on a real incident, or the reverse (`mapping._check_mix`).
+- an exercise message on a real incident, or the reverse (`mapping.check_mix`).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ from services.intake.errors import Rejection
 from services.intake.mapping import (
     Context,
     Mapped,
-    _check_mix,
+    check_mix,
     event_id,
     incident_id_for,
     status_of,
@@ -260,7 +260,7 @@ def _map_case(
 ) -> None:
     target = index.find([message.case_key])
     if target is not None:
-        _check_mix(status, target, index, message.path)
+        check_mix(status, target, index, message.path, "CISU")
         writer = _Writer(message, status, context, target)
         mapped.events.append(writer.updated(case))
         keys = [message.key]
@@ -289,7 +289,7 @@ def _map_resources(
             f"resource status for a case this intake has not received ({message.case_key})",
             f"{message.content_path}/caseId",
         )
-    _check_mix(status, target, index, message.path)
+    check_mix(status, target, index, message.path, "CISU")
     _check_distances(message, index, target)
     writer = _Writer(message, status, context, target)
     incident = target.incident_id

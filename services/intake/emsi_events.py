@@ -39,9 +39,9 @@ from services.intake.errors import Rejection
 from services.intake.mapping import (
     Context,
     Mapped,
-    _check_mix,
     _long,
     _words,
+    check_mix,
     event_id,
     incident_id_for,
 )
@@ -66,7 +66,7 @@ class Writer:
         keys = [message.key, event_key, *message.case_keys]
         target = index.find([event_key, *message.case_keys])
         if target is not None:
-            _check_mix(self.status, target, index, message.path)
+            check_mix(self.status, target, index, message.path, "EMSI")
         if target is None and message.msg_type == "UPDATE":
             message.warnings.add(
                 f"{message.path}/CONTEXT/MSGTYPE",

@@ -135,7 +135,7 @@ def map_alert(alert: Alert, index: CorrelationIndex, context: Context) -> Mapped
         return _header_only(alert, writer, target, index, mapped)
     info = _chosen(alert, context.language)
     if target is not None:
-        _check_mix(status, target, index, alert.path)
+        check_mix(status, target, index, alert.path)
         mapped.events.append(writer.updated(info, target))
         mapped.learnt.append(([alert.key, *incident_keys], target))
         return mapped
@@ -169,7 +169,7 @@ def _cancel(
     is recorded in the main courante and remembered (`_withdrawn_before`)."""
     if target is None:
         return _withdrawn_before(alert, writer, index, mapped)
-    _check_mix(writer.status, target, index, alert.path)
+    check_mix(writer.status, target, index, alert.path)
     mapped.events.append(writer.closed(target))
     mapped.learnt.append(([alert.key], target))
     return mapped
@@ -185,7 +185,7 @@ def _header_only(
     """An Alert or Update with no `<info>`: a note on the incident it amends, else an entry in
     the main courante where a new incident would have gone."""
     if target is not None:
-        _check_mix(writer.status, target, index, alert.path)
+        check_mix(writer.status, target, index, alert.path)
         mapped.events.append(writer.header_update(target))
         mapped.learnt.append(([alert.key], target))
         return mapped
@@ -229,13 +229,19 @@ def status_of(said: str, context: Context, warnings: Warnings, path: str) -> Sta
     return Status(said)
 
 
-def _check_mix(status: Status, target: IncidentRef, index: CorrelationIndex, path: str) -> None:
+def check_mix(
+    status: Status, target: IncidentRef, index: CorrelationIndex, path: str, kind: str = "CAP"
+) -> None:
+    """Refuse a `kind` message (CAP, EMSI, CISU) of one kind, exercise or real, that would amend
+    an incident of the other: exercise and real never mix."""
     exercise = index.is_exercise(target.crisis_id)
     if exercise is None and target.status in ("Actual", "Exercise"):
         exercise = target.status == "Exercise"
     if exercise is not None and exercise != (status is Status.EXERCISE):
+        amended = "an exercise" if exercise else "a real"
+        article = "an" if kind.startswith("E") else "a"
         raise Rejection(
-            f"a CAP {status.value} message cannot amend {'an exercise' if exercise else 'a real'} "
+            f"{article} {kind} {status.value} message cannot amend {amended} "
             f"incident ({target.incident_id} in {target.crisis_id}): exercise and real never mix",
             path,
         )

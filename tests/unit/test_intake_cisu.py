@@ -211,6 +211,7 @@ def test_an_exercise_message_on_a_real_case_is_refused() -> None:
     document["message"]["status"] = "Exercise"
     error = refusal(document, index)
     assert "exercise and real never mix" in error.reason
+    assert "CISU" in error.reason
     assert error.path == "/message"
 
 

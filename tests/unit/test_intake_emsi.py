@@ -345,6 +345,7 @@ def test_an_exercise_never_amends_a_real_incident() -> None:
     with pytest.raises(Rejection) as refused:
         map_emsi(xml_message("rd6202_accident_exercice.xml"), index, CONTEXT)
     assert "exercise and real never mix" in refused.value.reason
+    assert refused.value.reason.startswith("an EMSI ")
     assert refused.value.path == "/emsi"
     assert index.engaged("cisu-real-0001") == {}
 
